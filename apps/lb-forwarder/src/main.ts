@@ -1,0 +1,4 @@
+import { runProgram } from '@portico/service-kit';
+import { program } from './cli.ts';
+
+process.exitCode = await runProgram(program, process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });

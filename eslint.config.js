@@ -1,0 +1,56 @@
+// Lint: TypeScript rules plus Nx module boundaries (STYLE rule 14).
+//  - type:app may import core, adapter and testing libs; never another app.
+//  - type:adapter may import core and adapter libs; type:core only core libs; libs never import apps.
+//  - Only libs/kube imports @kubernetes/client-node.
+//  - Pure cores (type:core) may not do I/O nor read the clock, randomness or the environment.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol'];
+const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];
+
+export default [
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.nx/**', '**/testdata/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          banTransitiveDependencies: true,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing'] },
+            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:testing'] },
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:adapter'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'Only libs/kube talks to Kubernetes (DESIGN.md).' }] }],
+    },
+  },
+  {
+    files: ['libs/kube/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: coreLibs.map((d) => `${d}/src/**/*.ts`),
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'Pure cores do no I/O (STYLE rule 1).' })) }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Renderers take time as input (STYLE rule 2).' },
+        { object: 'Math', property: 'random', message: 'Renderers are deterministic (STYLE rule 2).' },
+        { object: 'process', property: 'env', message: 'Config is parsed once in the shell (STYLE rule 10).' },
+      ],
+    },
+  },
+];

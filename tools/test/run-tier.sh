@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs one test tier and appends its counts to .cache/test-results/counts.jsonl.
+#   unit       T0: src/**/*.test.ts of every app and lib (pure, no root)
+#   dataplane  T1: test/dataplane/**/*.test.ts (root, network namespaces, real iptables)
+#   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
+# Usage: tools/test/run-tier.sh TIER [FILE...]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+export PATH="$root/node_modules/.bin:$PATH"
+tier=${1:?usage: run-tier.sh unit|dataplane|t2 [FILE...]}
+shift
+results=$root/.cache/test-results
+mkdir -p "$results"
+
+case $tier in
+  unit) pattern='src/**/*.test.ts'; concurrency=2 ;;
+  dataplane) pattern='test/dataplane/**/*.test.ts'; concurrency=1 ;;
+  t2) pattern='test/t2/**/*.test.ts'; concurrency=1 ;;
+  *) echo "run-tier.sh: unknown tier '$tier' (want unit, dataplane or t2)" >&2; exit 2 ;;
+esac
+
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+  shopt -s globstar nullglob
+  for dir in apps/* libs/* e2e bench; do
+    [ -d "$dir" ] || continue
+    for f in "$dir"/$pattern; do files+=("$f"); done
+  done
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  echo "run-tier.sh: no $tier test files found" >&2
+  echo '{"passed":0,"failed":1,"failures":["'"$tier"': no test files found"]}' >> "$results/counts.jsonl"
+  exit 1
+fi
+
+if [ "$tier" = t2 ]; then
+  kubeconfig=$(e2e/t2/up | tail -n 1) || {
+    echo "run-tier.sh: e2e/t2/up failed; T2 tests cannot run" >&2
+    echo '{"passed":0,"failed":1,"failures":["t2: control plane did not start (e2e/t2/up)"]}' >> "$results/counts.jsonl"
+    exit 1
+  }
+  export KUBECONFIG=$kubeconfig
+  [ "${T2_KEEP:-}" = 1 ] || trap 'e2e/t2/down >/dev/null 2>&1 || true' EXIT
+fi
+
+echo "== tier $tier: ${#files[@]} file(s)"
+node --import tsx --test --test-concurrency=$concurrency \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter="$root/tools/test/count-reporter.mjs" --test-reporter-destination="$results/$tier.json" \
+  "${files[@]}"
+rc=$?
+cat "$results/$tier.json" >> "$results/counts.jsonl"
+exit $rc
