@@ -91,6 +91,7 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
   const raw = new Map<string, string[]>(); // flag name -> raw values given on the command line
   const positionals: string[] = [];
   const issues: Issue[] = [];
+  const reported = new Set<string>(); // flags that already have an issue
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -119,6 +120,7 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
     else if (i + 1 < argv.length) value = argv[++i]!;
     else {
       issues.push({ field: fieldName(spec), value: '', reason: 'needs a value' });
+      reported.add(name);
       continue;
     }
     const list = raw.get(name) ?? [];
@@ -129,6 +131,7 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], 
 
   const values: Record<string, FlagValues[string]> = {};
   for (const spec of specs) {
+    if (reported.has(spec.name)) continue;
     const given = raw.get(spec.name);
     let rawValues: string[] | undefined = given;
     if (!rawValues && spec.env !== undefined && env[spec.env] !== undefined) rawValues = [env[spec.env]!];

@@ -1,0 +1,32 @@
+// Proves that lint enforces the module boundaries of DESIGN.md / STYLE rule 14, by linting small
+// probe sources as if they lived in given projects (nothing is written to disk).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ESLint } from 'eslint';
+
+const eslint = new ESLint({ cwd: new URL('../..', import.meta.url).pathname });
+
+async function problems(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.severity === 2).map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+const cases: Array<{ name: string; file: string; code: string; rule?: string }> = [
+  { name: 'an app may import a lib', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '@portico/labels';\nexport const n = programNames();\n" },
+  { name: 'an app may not import another app', file: 'apps/ccm/src/probe.ts', code: "import { program } from '../../lb-forwarder/src/cli.ts';\nexport const p = program;\n", rule: '@nx/enforce-module-boundaries' },
+  { name: 'a lib may not import an app', file: 'libs/labels/src/probe.ts', code: "import { program } from '../../../apps/ccm/src/cli.ts';\nexport const p = program;\n", rule: '@nx/enforce-module-boundaries' },
+  { name: 'a core lib may not import an adapter lib', file: 'libs/labels/src/probe.ts', code: "import { createLogger } from '@portico/service-kit';\nexport const l = createLogger;\n", rule: '@nx/enforce-module-boundaries' },
+  { name: 'a core lib may not do I/O', file: 'libs/labels/src/probe.ts', code: "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n", rule: 'no-restricted-imports' },
+  { name: 'a core lib may not read the clock', file: 'libs/labels/src/probe.ts', code: 'export const t = Date.now();\n', rule: 'no-restricted-properties' },
+  { name: 'only libs/kube imports client-node', file: 'apps/ccm/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n", rule: 'no-restricted-imports' },
+  { name: 'libs/kube may import client-node', file: 'libs/kube/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n" },
+  { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
+];
+
+for (const c of cases) {
+  test(`lint boundaries: ${c.name}`, async () => {
+    const found = await problems(c.file, c.code);
+    if (c.rule) assert.ok(found.some((p) => p.startsWith(`${c.rule}:`)), `expected ${c.rule}, got ${JSON.stringify(found)}`);
+    else assert.deepEqual(found, []);
+  });
+}
