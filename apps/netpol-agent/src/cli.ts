@@ -1,27 +1,221 @@
-import { commonRunFlags, ExitCode, type Program } from '@portico/service-kit';
+import { createLogger, ExitCode, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
+import { loadSnapshot, SnapshotError } from '@portico/kube';
+import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
+import { renderNetpol } from '@portico/netpol';
+import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
+import { realRunner, type CommandRunner } from './kernel/exec.ts';
+import { detectBackend, Kernel, toolsFor, type IptablesBackend } from './kernel/kernel.ts';
+import { planFamily, type KernelFamily } from './kernel/plan.ts';
+import { applyFamilyPlan } from './kernel/apply.ts';
+import { Syncer, type SyncResult } from './sync.ts';
+import { nodeAddresses, toNetpolSnapshot } from './snapshot.ts';
+
+/**
+ * The command-line interface of netpol-agent: `run` (default), `render`, `apply`, `cleanup`.
+ * Every command validates all of its input first and exits 2, one line per problem, before touching
+ * the kernel or the API (STYLE rule 10).
+ */
 
 const NAME = 'netpol-agent';
 
-function notInThisBuild(what: string) {
-  return (ctx: { io: { stderr: { write(s: string): unknown } } }): number => {
-    ctx.io.stderr.write(`${NAME}: '${what}' is not available in this build: the ${NAME} core is tracked in its own issue\n`);
-    return ExitCode.failure;
-  };
+/** What the commands need from the outside world; tests inject fakes. */
+export interface CliDeps {
+  /** @default realRunner() */
+  readonly runner?: CommandRunner;
+  /** Starts the long-running agent (app.ts); resolves with the exit code when it stops. */
+  readonly startAgent?: (ctx: CommandContext, config: Extract<ReturnType<typeof runConfig>, { config: unknown }>['config']) => Promise<number>;
+  /** Version string for logs and build_info. */
+  readonly version?: string;
 }
 
-/** The command-line interface of netpol-agent. */
-export const program: Program = {
-  name: NAME,
-  summary: 'Network policy agent: NetworkPolicy to iptables/ip6tables and ipsets on this node',
-  defaultCommand: 'run',
-  commands: [
-    { name: 'run', summary: 'Run the long-running service', flags: commonRunFlags({ metricsAddr: ':10271' }), run: notInThisBuild('run') },
-    {
-      name: 'render',
-      summary: 'Print what the core would produce from snapshot files, with no cluster access',
-      args: 'FILE...',
-      flags: [{ name: 'snapshot', type: 'list', repeatable: true, description: 'Snapshot file (YAML or JSON, v1 List or multi-document; - for stdin)' }],
-      run: notInThisBuild('render'),
-    },
-  ],
-};
+function err(io: Io, command: string, line: string): void {
+  io.stderr.write(`${NAME} ${command}: ${line}\n`);
+}
+
+/** One line per render problem: object, field, value, message. */
+function problemLine(p: Problem): string {
+  const obj = p.object ? `${p.object.kind} ${p.object.namespace ? `${p.object.namespace}/` : ''}${p.object.name}: ` : '';
+  return `${p.severity}: ${obj}${p.field}: ${JSON.stringify(p.value)}: ${p.message} (${p.reason})`;
+}
+
+/** Loads and renders a snapshot for render/apply; prints problems; undefined means exit 2. */
+async function prepare(ctx: CommandContext, command: string) {
+  const { io, values, positionals } = ctx;
+  const files = [...((values['snapshot'] as readonly string[] | undefined) ?? []), ...positionals];
+  const nodeName = values['node'] as string;
+  const built = agentConfig(values, nodeName);
+  const issues = 'issues' in built ? built.issues.map((i) => `invalid ${i.field}: ${JSON.stringify(i.value)}: ${i.reason}`) : [];
+  if (files.length === 0) issues.push('no snapshot given: pass --snapshot FILE (or FILE...; - for stdin)');
+  if (issues.length || 'issues' in built) {
+    for (const i of issues) err(io, command, i);
+    return undefined;
+  }
+  let snapshot: NetpolSnapshot;
+  try {
+    snapshot = toNetpolSnapshot((await loadSnapshot(files, { stdin: process.stdin })).byKind);
+  } catch (e) {
+    if (e instanceof SnapshotError) {
+      for (const p of e.problems) err(io, command, p);
+      return undefined;
+    }
+    throw e;
+  }
+  const families = resolveFamilies(built.config, nodeAddresses(snapshot, nodeName));
+  const cfg = netpolConfig(built.config, families);
+  const desired = renderNetpol(snapshot, cfg);
+  for (const p of desired.problems) err(io, command, problemLine(p));
+  if (desired.problems.some((p) => p.severity === 'error')) return undefined;
+  return { config: built.config, snapshot, cfg, desired, families };
+}
+
+const EMPTY_KERNEL = (family: Family): KernelFamily => ({ family, table: { chains: new Map() }, sets: new Map() });
+
+async function renderCommand(ctx: CommandContext): Promise<number> {
+  const p = await prepare(ctx, 'render');
+  if (!p) return ExitCode.usage;
+  const out: string[] = [];
+  for (const f of p.desired.families) {
+    // What `apply` writes on a node that holds none of Portico's objects yet.
+    const plan = planFamily(f, EMPTY_KERNEL(f.family));
+    out.push(`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`);
+    out.push(`# ipset restore input (${f.ipsets.length} sets)`, ...plan.stage);
+    out.push(`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`);
+    out.push(plan.iptables.trimEnd());
+  }
+  ctx.io.stdout.write(out.join('\n') + '\n');
+  return ExitCode.ok;
+}
+
+async function kernelFor(runner: CommandRunner, backend: IptablesBackend): Promise<Kernel> {
+  const b = backend === 'auto' ? await detectBackend(runner) : backend;
+  return new Kernel(runner, toolsFor(b));
+}
+
+function summary(r: SyncResult, backend: string): string {
+  return JSON.stringify({
+    outcome: r.outcome,
+    backend,
+    writes: r.writes,
+    bytes: r.bytes,
+    ...(r.error ? { error: r.error.message } : {}),
+    families: r.families.map((f) => ({
+      family: f.family,
+      outcome: f.outcome,
+      ...(f.phase ? { phase: f.phase, error: f.error?.message, rolledBack: f.rolledBack } : {}),
+      ...(f.leftovers.length ? { leftovers: f.leftovers } : {}),
+    })),
+    summary: Object.fromEntries(r.plans.map((p) => [p.family, p.summary])),
+    durationMs: Object.fromEntries(Object.entries(r.durationMs).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+  });
+}
+
+async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number> {
+  const p = await prepare(ctx, 'apply');
+  if (!p) return ExitCode.usage;
+  const runner = deps.runner ?? realRunner();
+  const kernel = await kernelFor(runner, p.config.iptablesBackend);
+  const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => ctx.io.stderr.write(s) } as never });
+  const syncer = new Syncer({ kernel, log });
+  const r = await syncer.sync(p.snapshot, p.cfg, { reread: true });
+  ctx.io.stdout.write(summary(r, kernel.tools.backend) + '\n');
+  if (r.outcome === 'failed') {
+    err(ctx.io, 'apply', r.error ? `failed (${r.failedPhase}): ${r.error.message}` : 'failed; see the log above (previous state left in force where rolledBack is true)');
+    return ExitCode.failure;
+  }
+  return ExitCode.ok;
+}
+
+async function cleanupCommand(ctx: CommandContext, deps: CliDeps): Promise<number> {
+  const families = (ctx.values['families'] as readonly string[]).map((f) => (f.toLowerCase() === 'ipv6' || f === '6' ? 'IPv6' : 'IPv4')) as Family[];
+  const runner = deps.runner ?? realRunner();
+  const kernel = await kernelFor(runner, ctx.values['iptables-backend'] as IptablesBackend);
+  let failed = false;
+  let observed: KernelFamily[];
+  try {
+    observed = await kernel.read([...new Set(families)]);
+  } catch (e) {
+    err(ctx.io, 'cleanup', `cannot read the kernel state: ${(e as Error).message}`);
+    return ExitCode.failure;
+  }
+  const report: unknown[] = [];
+  for (const k of observed) {
+    // Cleanup is the plan towards an empty desired state: every owned rule, chain and set goes, in
+    // the same safe order as a sync (rules first, then the sets they used).
+    const plan = planFamily({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k);
+    const r = await applyFamilyPlan(plan, kernel);
+    if (r.outcome === 'failed') {
+      failed = true;
+      err(ctx.io, 'cleanup', `${k.family}: failed in ${r.phase}: ${r.error?.message}`);
+    }
+    for (const w of plan.warnings) err(ctx.io, 'cleanup', `${k.family}: ${w.name} kept: referenced by ${w.referencedBy}`);
+    if (r.leftovers.length) {
+      failed = true;
+      err(ctx.io, 'cleanup', `${k.family}: could not destroy sets: ${r.leftovers.join(', ')}`);
+    }
+    report.push({ family: k.family, outcome: r.outcome, summary: plan.summary });
+  }
+  ctx.io.stdout.write(JSON.stringify({ outcome: failed ? 'failed' : 'ok', backend: kernel.tools.backend, writes: kernel.writes, bytes: kernel.bytes, families: report }) + '\n');
+  return failed ? ExitCode.failure : ExitCode.ok;
+}
+
+const cleanupFlags: FlagSpec[] = [
+  {
+    name: 'families',
+    type: 'list',
+    env: 'PORTICO_NETPOL_FAMILIES',
+    default: ['IPv4', 'IPv6'],
+    description: 'Families to clean up',
+    validate: (v: readonly string[]) => (v.length > 0 && v.every((f) => /^(ipv4|ipv6|4|6)$/i.test(f)) ? undefined : 'must be IPv4 and/or IPv6'),
+  },
+  backendFlag(),
+];
+
+/** Builds the program; `deps` are injected by tests (main.ts passes the real ones). */
+export function createProgram(deps: CliDeps = {}): Program {
+  return {
+    name: NAME,
+    summary: 'Network policy agent: NetworkPolicy to iptables/ip6tables and ipsets on this node (kube-router compatible)',
+    defaultCommand: 'run',
+    commands: [
+      {
+        name: 'run',
+        summary: 'Watch pods, namespaces, network policies and this node; keep the kernel in sync',
+        flags: runFlags(),
+        run: async (ctx) => {
+          const built = runConfig(ctx.values);
+          if ('issues' in built) {
+            for (const i of built.issues) err(ctx.io, 'run', `invalid ${i.field}: ${JSON.stringify(i.value)}: ${i.reason}`);
+            return ExitCode.usage;
+          }
+          if (!deps.startAgent) throw new Error('bug: run needs startAgent');
+          return deps.startAgent(ctx, built.config);
+        },
+      },
+      {
+        name: 'render',
+        summary: 'Print the ipset and iptables-restore input per family for snapshot files, with no kernel or cluster access',
+        args: '[FILE...]',
+        details: 'Output is what `apply` would write on a node holding none of its objects. Exit 2 on bad input.',
+        flags: snapshotFlags(),
+        run: (ctx) => renderCommand(ctx),
+      },
+      {
+        name: 'apply',
+        summary: 'Render snapshot files and apply them once into the current network namespace',
+        args: '[FILE...]',
+        details:
+          'Writes only what differs from the kernel (an unchanged state writes nothing) and prints a JSON summary.\n' +
+          'Exit 0: applied or unchanged; 1: apply failed (the previous state is left in force, see rolledBack); 2: bad input.',
+        flags: snapshotFlags(),
+        run: (ctx) => applyCommand(ctx, deps),
+      },
+      {
+        name: 'cleanup',
+        summary: 'Remove every chain, jump and ipset the agent (or kube-router) owns; leave everything else untouched',
+        details: 'Idempotent. Owned: KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-* chains and the jumps to them; KUBE-SRC-*, KUBE-DST-*, kube-router-local-pods sets (inet6: too).',
+        flags: cleanupFlags,
+        run: (ctx) => cleanupCommand(ctx, deps),
+      },
+    ],
+  };
+}

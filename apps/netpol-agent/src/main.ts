@@ -1,4 +1,32 @@
-import { runProgram } from '@portico/service-kit';
-import { program } from './cli.ts';
+import { createKubeClient } from '@portico/kube';
+import { createLogger, handleShutdown, runProgram, splitListenAddr } from '@portico/service-kit';
+import { createApp } from './app.ts';
+import { createProgram } from './cli.ts';
+import { realRunner } from './kernel/exec.ts';
+import { detectBackend, Kernel, toolsFor } from './kernel/kernel.ts';
+
+// Wiring only (STYLE rule 9): parse, build, start, wait for a signal.
+const VERSION = process.env['PORTICO_VERSION'] ?? '0.1.0';
+
+const program = createProgram({
+  version: VERSION,
+  startAgent: async (_ctx, config) => {
+    const log = createLogger({ app: 'netpol-agent', level: config.logLevel });
+    const runner = realRunner();
+    const backend = config.iptablesBackend === 'auto' ? await detectBackend(runner) : config.iptablesBackend;
+    const kernel = new Kernel(runner, toolsFor(backend));
+    const client = await createKubeClient({ kubeconfig: config.kubeconfig, env: process.env, userAgent: 'portico-netpol-agent' });
+    const app = createApp({ config, log, client, kernel, version: VERSION });
+    const shutdown = handleShutdown({ log });
+    const listen = splitListenAddr(config.metricsAddr);
+    if (listen) {
+      await app.server.listen({ host: listen.host, port: listen.port });
+      log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz, /metrics');
+    }
+    shutdown.add(() => app.close());
+    await app.start();
+    return new Promise<number>(() => undefined); // runs until a signal; handleShutdown exits the process
+  },
+});
 
 process.exitCode = await runProgram(program, process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });

@@ -164,6 +164,15 @@ export const EventReason = Object.freeze({
   InvalidAnnotation: 'InvalidAnnotation',
 });
 
+/**
+ * Service `status.conditions[]` types Portico writes (Portico addition; K3s writes none). Domain-
+ * qualified so they cannot clash with conditions Kubernetes or another load balancer adds.
+ */
+export const PorticoCondition = Object.freeze({
+  /** True when a LoadBalancer Service has ingress addresses and its current spec is applied. */
+  loadBalancerReady: 'portico.io/LoadBalancerReady',
+});
+
 /** kube-router network policy names (cloudnativelabs/kube-router pkg/controllers/netpol). */
 export const Netpol = Object.freeze({
   inputChain: 'KUBE-ROUTER-INPUT',
@@ -187,6 +196,8 @@ export const Netpol = Object.freeze({
   nflogGroup: 100,
   nflogLimitAnnotation: 'kube-router.io/netpol-nflog-limit',
   nflogLimitBurstAnnotation: 'kube-router.io/netpol-nflog-limit-burst',
+  /** Node annotation with the node's pod CIDRs, comma-separated; wins over spec.podCIDRs (pkg/utils/pod_cidr.go; reads). */
+  podCIDRsAnnotation: 'kube-router.io/pod-cidrs',
 });
 
 /** Environment variables Portico reads, shared by several apps. */

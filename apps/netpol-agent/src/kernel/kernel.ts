@@ -1,0 +1,170 @@
+import type { Family } from '@portico/netpol';
+import type { CommandRunner } from './exec.ts';
+import { parseFilterTable, parseIpsetSave, type ObservedSet, type ObservedTable } from './observed.ts';
+import type { KernelFamily } from './plan.ts';
+
+/**
+ * The agent's only door to the kernel: reads (`iptables-save -t filter`, `ipset save`) and writes
+ * (`iptables-restore --noflush`, `ipset restore`), all through a {@link CommandRunner}. Every write
+ * is counted (invocations and bytes of input) so that metrics, tests and the benchmark can prove that
+ * an unchanged state writes nothing.
+ */
+
+/** Which iptables binaries to use. `auto` is resolved by {@link detectBackend}. */
+export type IptablesBackend = 'auto' | 'nft' | 'legacy' | 'system';
+export const IPTABLES_BACKENDS: readonly IptablesBackend[] = ['auto', 'nft', 'legacy', 'system'];
+
+export interface Tools {
+  readonly backend: Exclude<IptablesBackend, 'auto'>;
+  save(family: Family): string;
+  restore(family: Family): string;
+  readonly ipset: string;
+}
+
+export function toolsFor(backend: Exclude<IptablesBackend, 'auto'>): Tools {
+  const suffix = backend === 'system' ? '' : `-${backend}`;
+  const base = (f: Family): string => (f === 'IPv4' ? 'iptables' : 'ip6tables');
+  return {
+    backend,
+    save: (f) => `${base(f)}${suffix}-save`,
+    restore: (f) => `${base(f)}${suffix}-restore`,
+    ipset: 'ipset',
+  };
+}
+
+/**
+ * Picks the iptables back end the node already uses, as kubernetes-sigs/iptables-wrappers does:
+ * kubelet's hint chains (`KUBE-IPTABLES-HINT`, `KUBE-KUBELET-CANARY`, in the mangle table) decide
+ * when present; otherwise the back end holding more rules wins, nft on a tie. When only one variant
+ * is installed it is used; when neither is, the plain `iptables` binaries (`system`).
+ */
+export async function detectBackend(runner: CommandRunner): Promise<Exclude<IptablesBackend, 'auto'>> {
+  const probe = async (backend: 'nft' | 'legacy'): Promise<{ ok: boolean; hint: boolean; rules: number }> => {
+    let ok = false;
+    let hint = false;
+    let rules = 0;
+    for (const f of ['IPv4', 'IPv6'] as const) {
+      const r = await runner.run(toolsFor(backend).save(f), []);
+      if (r.code !== 0) continue;
+      ok = true;
+      if (/^:KUBE-(IPTABLES-HINT|KUBELET-CANARY) /m.test(r.stdout)) hint = true;
+      rules += r.stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
+    }
+    return { ok, hint, rules };
+  };
+  const nft = await probe('nft');
+  const legacy = await probe('legacy');
+  if (nft.hint) return 'nft';
+  if (legacy.hint) return 'legacy';
+  if (nft.ok && legacy.ok) return legacy.rules > nft.rules ? 'legacy' : 'nft';
+  if (nft.ok) return 'nft';
+  if (legacy.ok) return 'legacy';
+  return 'system';
+}
+
+/** Where time goes and what is written; the app turns these into metrics. */
+export interface KernelObserver {
+  onSave?(what: 'iptables' | 'ipset', family: Family | undefined, seconds: number): void;
+  onRestore?(what: 'iptables' | 'ipset', family: Family, seconds: number, bytes: number, ok: boolean): void;
+}
+
+/** A failed command: which one, and what it said. */
+export class KernelError extends Error {
+  readonly command: string;
+  readonly code: number;
+  readonly stderr: string;
+  /** 1-based input line the tool reported as failing, when it said so. */
+  readonly failedLine: number | undefined;
+  constructor(command: string, code: number, stderr: string) {
+    const line = /(?:Error in line|line) (\d+)/i.exec(stderr);
+    super(`${command} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' / ') || '(no output)'}`);
+    this.name = 'KernelError';
+    this.command = command;
+    this.code = code;
+    this.stderr = stderr;
+    this.failedLine = line ? Number(line[1]) : undefined;
+  }
+}
+
+export class Kernel {
+  readonly #runner: CommandRunner;
+  readonly #tools: Tools;
+  #observer: KernelObserver;
+  /** Restore invocations that reached the kernel (successful or not). */
+  writes = 0;
+  /** Bytes of restore input written. */
+  bytes = 0;
+  /** Wait for the xtables lock this long (seconds; iptables-restore --wait). */
+  readonly #waitSeconds: number;
+
+  constructor(runner: CommandRunner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number } = {}) {
+    this.#runner = runner;
+    this.#tools = tools;
+    this.#observer = opts.observer ?? {};
+    this.#waitSeconds = opts.waitSeconds ?? 10;
+  }
+
+  /** Sets where timings and writes are reported (metrics). */
+  observe(observer: KernelObserver): void {
+    this.#observer = observer;
+  }
+
+  get tools(): Tools {
+    return this.#tools;
+  }
+
+  async readTable(family: Family): Promise<ObservedTable> {
+    const cmd = this.#tools.save(family);
+    const t0 = performance.now();
+    const r = await this.#runner.run(cmd, ['-t', 'filter']);
+    this.#observer.onSave?.('iptables', family, (performance.now() - t0) / 1000);
+    if (r.code !== 0) throw new KernelError(`${cmd} -t filter`, r.code, r.stderr);
+    return parseFilterTable(r.stdout, cmd);
+  }
+
+  async readSets(): Promise<Map<string, ObservedSet>> {
+    const t0 = performance.now();
+    const r = await this.#runner.run(this.#tools.ipset, ['save']);
+    this.#observer.onSave?.('ipset', undefined, (performance.now() - t0) / 1000);
+    if (r.code !== 0) throw new KernelError('ipset save', r.code, r.stderr);
+    return parseIpsetSave(r.stdout);
+  }
+
+  /** Reads the filter tables of `families` and all sets. */
+  async read(families: readonly Family[]): Promise<KernelFamily[]> {
+    const sets = await this.readSets();
+    const out: KernelFamily[] = [];
+    for (const family of families) out.push({ family, table: await this.readTable(family), sets });
+    return out;
+  }
+
+  /** Names of all ipsets (cheap; used to clean up after a failed stage). */
+  async listSetNames(): Promise<Set<string>> {
+    const r = await this.#runner.run(this.#tools.ipset, ['list', '-n']);
+    if (r.code !== 0) throw new KernelError('ipset list -n', r.code, r.stderr);
+    return new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  }
+
+  /** `ipset restore [-exist]` of `lines`; throws {@link KernelError} on failure. */
+  async ipsetRestore(family: Family, lines: readonly string[], exist: boolean): Promise<void> {
+    if (lines.length === 0) return;
+    const input = lines.join('\n') + '\n';
+    const args = exist ? ['restore', '-exist'] : ['restore'];
+    await this.#write('ipset', family, this.#tools.ipset, args, input);
+  }
+
+  /** One `iptables-restore --noflush --wait` for the filter table. */
+  async iptablesRestore(family: Family, input: string): Promise<void> {
+    if (input === '') return;
+    await this.#write('iptables', family, this.#tools.restore(family), ['--noflush', '--wait', String(this.#waitSeconds)], input);
+  }
+
+  async #write(what: 'iptables' | 'ipset', family: Family, cmd: string, args: string[], input: string): Promise<void> {
+    this.writes++;
+    this.bytes += Buffer.byteLength(input);
+    const t0 = performance.now();
+    const r = await this.#runner.run(cmd, args, input);
+    this.#observer.onRestore?.(what, family, (performance.now() - t0) / 1000, Buffer.byteLength(input), r.code === 0);
+    if (r.code !== 0) throw new KernelError(`${cmd} ${args.join(' ')}`, r.code, r.stderr);
+  }
+}

@@ -1,0 +1,576 @@
+import { createHash } from 'node:crypto';
+import { base32 } from '@portico/labels';
+import { isOwnedChain, isOwnedSet, quoteArg, ruleArgs, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
+import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
+import { ruleKey } from './normalize.ts';
+import { splitArgs } from './observed.ts';
+
+/**
+ * The apply plan: desired state (from the core) + observed kernel state -> the minimal writes, in an
+ * order that never leaves the data plane more permissive than both the old and the new state.
+ *
+ * Phases (the executor runs them in this order, {@link ./apply.ts}):
+ * 1. `stage` (ipset restore): create sets that do not exist yet, with their full content, and fill
+ *    temporary sets. No rule references any of them yet, so nothing live changes.
+ * 2. `shrink` (ipset restore -exist): the *restrictive* half of every set change: remove entries
+ *    that go away, add `nomatch` entries that appear (or swap in a temporary set holding exactly
+ *    that intermediate content, when that is fewer lines). Every intermediate state allows a subset
+ *    of what the old state allowed.
+ * 3. `iptables` (one `iptables-restore --noflush` per family): every changed owned chain is
+ *    rewritten or edited, stale chains are flushed and deleted, built-in jumps are fixed, all in one
+ *    transaction: it applies completely or not at all.
+ * 4. `grow` (ipset restore -exist): the permissive half: add entries that appear, remove `nomatch`
+ *    entries that go away. Every intermediate state allows a subset of the new state.
+ * 5. `finish` (ipset restore, line by line on error): destroy temporary sets and stale owned sets,
+ *    now that no rule references them.
+ * If phase 3 fails, `rollback` undoes phase 2 and destroys what phase 1 created: the previous state
+ * stays in force. Why two set phases rather than kube-router's single swap per set: with sets swapped
+ * before the rules change, an old rule briefly meets a new set (a policy whose peers and ports both
+ * changed lets the new peers in on the old port); shrinking first and growing last rules that out.
+ *
+ * Minimal: a set or chain whose content already matches is not touched; an unchanged desired state
+ * gives an empty plan (zero kernel writes). Large chains with few changed rules are edited in place
+ * (`-D <rule>` / `-I <pos> <rule>`) instead of rewritten.
+ */
+
+/**
+ * The kernel state of one family: its filter table and the ipsets. `sets` may hold every family's
+ * sets (`ipset save` is global); the plan looks only at this family's, and at the others only to
+ * detect a name collision.
+ */
+export interface KernelFamily {
+  readonly family: Family;
+  readonly table: ObservedTable;
+  readonly sets: ReadonlyMap<string, ObservedSet>;
+}
+
+/** One `ipset restore` line and the line that undoes it. */
+export interface SetOp {
+  readonly line: string;
+  readonly inverse: string;
+}
+
+export interface PlanSummary {
+  setsCreated: number;
+  /** Sets whose content changed (by lines or by swap). */
+  setsUpdated: number;
+  setsSwapped: number;
+  setsDestroyed: number;
+  chainsCreated: number;
+  chainsRewritten: number;
+  chainsEdited: number;
+  chainsDeleted: number;
+  builtinRulesChanged: number;
+}
+
+/** Something the plan could not do fully; logged, and the sync still goes ahead. */
+export interface PlanWarning {
+  readonly event: 'staleChainInUse' | 'staleSetInUse';
+  readonly name: string;
+  readonly referencedBy: string;
+}
+
+export interface FamilyPlan {
+  readonly family: Family;
+  /** Phase 1 lines (no `-exist`). */
+  readonly stage: readonly string[];
+  /** Sets phase 1 creates (new sets and temporary sets): destroyed again when the apply aborts. */
+  readonly created: readonly string[];
+  /** Phase 2 lines with their inverses. */
+  readonly shrink: readonly SetOp[];
+  /** Phase 3: `iptables-restore --noflush` input for the filter table, or '' when nothing changes. */
+  readonly iptables: string;
+  /** Phase 4 lines. */
+  readonly grow: readonly string[];
+  /** Phase 5 lines (`destroy`). */
+  readonly finish: readonly string[];
+  /** Temporary sets (destroyed in phase 5, or by the rollback). */
+  readonly tmpSets: readonly string[];
+  readonly summary: PlanSummary;
+  readonly warnings: readonly PlanWarning[];
+  /**
+   * The kernel state after a fully successful apply (the `run` loop's model of the kernel); `sets`
+   * holds this family's sets only.
+   */
+  readonly after: KernelFamily;
+}
+
+/** True when the plan writes nothing. */
+export function isEmptyPlan(p: FamilyPlan): boolean {
+  return p.stage.length === 0 && p.shrink.length === 0 && p.iptables === '' && p.grow.length === 0 && p.finish.length === 0;
+}
+
+/** The desired state is inconsistent (a core bug) or collides with foreign kernel objects; nothing is applied. */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+export interface PlanOptions {
+  /**
+   * Chains with at least this many desired rules are edited in place when few rules changed.
+   * @default 32
+   */
+  readonly editMinRules?: number;
+}
+
+const BUILTIN_CHAINS = ['INPUT', 'FORWARD', 'OUTPUT'] as const;
+/** The mark of a rule that belongs to Portico (kube-router) inside a built-in chain. */
+const OWNED_BUILTIN_MARKER = 'KUBE-ROUTER';
+const TMP_SET = /^TMP-[A-Z2-7]{16}$/;
+const DEFAULT_MAXELEM = 65536;
+
+/** The temporary set used to swap `setName` (ipset names are at most 31 characters). */
+export function tmpSetFor(setName: string): string {
+  return 'TMP-' + base32(createHash('sha256').update('portico-tmp:' + setName).digest()).slice(0, 16);
+}
+
+const ruleTextCache = [new WeakMap<Rule, string>(), new WeakMap<Rule, string>()];
+
+/** A rendered rule as iptables-save would print its arguments. Cached per rule object. */
+export function ruleText(rule: Rule, ipv6: boolean): string {
+  const cache = ruleTextCache[ipv6 ? 1 : 0]!;
+  let t = cache.get(rule);
+  if (t === undefined) {
+    t = ruleArgs(rule, ipv6).map(quoteArg).join(' ');
+    cache.set(rule, t);
+  }
+  return t;
+}
+
+const keyCache = new Map<string, string>();
+/** {@link ruleKey}, memoized (bounded). */
+function key(text: string, ipv6: boolean): string {
+  const k = (ipv6 ? '6' : '4') + text;
+  let v = keyCache.get(k);
+  if (v === undefined) {
+    if (keyCache.size > 200_000) keyCache.clear();
+    v = ruleKey(text, ipv6);
+    keyCache.set(k, v);
+  }
+  return v;
+}
+
+function sameRule(observed: string, desired: string, ipv6: boolean): boolean {
+  return observed === desired || key(observed, ipv6) === key(desired, ipv6);
+}
+
+function sameRules(observed: readonly string[], desired: readonly string[], ipv6: boolean): boolean {
+  if (observed.length !== desired.length) return false;
+  for (let i = 0; i < observed.length; i++) if (!sameRule(observed[i]!, desired[i]!, ipv6)) return false;
+  return true;
+}
+
+/** Jump/goto target of a rule text, if any. */
+function jumpTarget(text: string): string | undefined {
+  const m = / -[jg] (\S+)/.exec(' ' + text);
+  return m?.[1];
+}
+
+/** Set names a rule text references through `--match-set`. */
+function referencedSets(text: string): string[] {
+  if (!text.includes('--match-set')) return [];
+  const w = splitArgs(text);
+  const out: string[] = [];
+  for (let i = 0; i < w.length; i++) if (w[i] === '--match-set' && w[i + 1]) out.push(w[i + 1]!);
+  return out;
+}
+
+/**
+ * The minimal in-place edit turning `observed` into `desired`: rules to delete (observed text, in
+ * kernel order) and rules to insert (1-based final position, ascending). Kept rules are a longest
+ * common subsequence computed on equal rules (text or semantic key), via longest increasing
+ * subsequence over matched positions (rules in our chains are nearly all unique).
+ */
+export function editScript(
+  observed: readonly string[],
+  desired: readonly string[],
+  ipv6: boolean,
+): { deletes: string[]; inserts: { pos: number; text: string }[] } {
+  // desired key -> queue of desired indices
+  const byText = new Map<string, number[]>();
+  desired.forEach((t, i) => {
+    const q = byText.get(t);
+    if (q) q.push(i);
+    else byText.set(t, [i]);
+  });
+  let byKey: Map<string, number[]> | undefined;
+  const used = new Set<number>();
+  const take = (q: number[] | undefined): number | undefined => {
+    if (!q) return undefined;
+    while (q.length && used.has(q[0]!)) q.shift();
+    const v = q.shift();
+    if (v !== undefined) used.add(v);
+    return v;
+  };
+  const match: (number | undefined)[] = observed.map((t) => {
+    let m = take(byText.get(t));
+    if (m === undefined) {
+      if (!byKey) {
+        byKey = new Map();
+        desired.forEach((d, i) => {
+          const k = key(d, ipv6);
+          const q = byKey!.get(k);
+          if (q) q.push(i);
+          else byKey!.set(k, [i]);
+        });
+      }
+      m = take(byKey.get(key(t, ipv6)));
+    }
+    return m;
+  });
+  // Longest increasing subsequence of matched desired indices (patience sorting).
+  const tails: number[] = []; // tails[k] = observed index ending an increasing run of length k+1
+  const prev = new Array<number>(observed.length).fill(-1);
+  for (let i = 0; i < observed.length; i++) {
+    const d = match[i];
+    if (d === undefined) continue;
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (match[tails[mid]!]! < d) lo = mid + 1;
+      else hi = mid;
+    }
+    prev[i] = lo > 0 ? tails[lo - 1]! : -1;
+    tails[lo] = i;
+  }
+  const keep = new Set<number>(); // observed indices kept
+  const keptDesired = new Set<number>();
+  for (let i = tails.length ? tails[tails.length - 1]! : -1; i >= 0; i = prev[i]!) {
+    keep.add(i);
+    keptDesired.add(match[i]!);
+  }
+  const deletes = observed.filter((_, i) => !keep.has(i));
+  const inserts: { pos: number; text: string }[] = [];
+  desired.forEach((t, i) => {
+    if (!keptDesired.has(i)) inserts.push({ pos: i + 1, text: t });
+  });
+  return { deletes, inserts };
+}
+
+/** Entries of a set, split into normal and nomatch. */
+function split(entries: Iterable<[string, boolean]>): { normal: Set<string>; nomatch: Set<string> } {
+  const normal = new Set<string>();
+  const nomatch = new Set<string>();
+  for (const [e, nm] of entries) (nm ? nomatch : normal).add(e);
+  return { normal, nomatch };
+}
+
+function desiredEntries(s: IpSet): Map<string, boolean> {
+  return new Map(s.entries.map((e) => [e.addr, e.nomatch === true]));
+}
+
+function neededMaxelem(count: number): number {
+  let m = DEFAULT_MAXELEM;
+  while (m < count) m *= 2;
+  return m;
+}
+
+function createLine(name: string, s: IpSet, maxelem: number): string {
+  return `create ${name} ${s.type} family ${s.family} timeout 0${maxelem > DEFAULT_MAXELEM ? ` maxelem ${maxelem}` : ''}`;
+}
+
+const addLine = (set: string, e: string, nomatch: boolean): string => `add ${set} ${e}${nomatch ? ' nomatch' : ''}`;
+const delLine = (set: string, e: string): string => `del ${set} ${e}`;
+
+/**
+ * Plans one family. `observed` is what the kernel holds now; `desired` the core's output. Throws
+ * {@link PlanError} when the desired state is inconsistent (a rule jumps to a chain or matches a set
+ * that is not desired) or collides with a foreign object.
+ */
+export function planFamily(desired: FamilyState, observed: KernelFamily, opts: PlanOptions = {}): FamilyPlan {
+  const v6 = desired.family === 'IPv6';
+  const ipsetFamily = v6 ? 'inet6' : 'inet';
+  const editMin = opts.editMinRules ?? 32;
+  const summary: PlanSummary = {
+    setsCreated: 0,
+    setsUpdated: 0,
+    setsSwapped: 0,
+    setsDestroyed: 0,
+    chainsCreated: 0,
+    chainsRewritten: 0,
+    chainsEdited: 0,
+    chainsDeleted: 0,
+    builtinRulesChanged: 0,
+  };
+  const warnings: PlanWarning[] = [];
+
+  // ---- validate the desired state -------------------------------------------------------------
+  const desiredChains = new Map<string, readonly string[]>(); // chain -> rule texts
+  const desiredSets = new Map<string, IpSet>();
+  for (const s of desired.ipsets) {
+    if (!isOwnedSet(s.name)) throw new PlanError(`desired set ${s.name} is not a Portico-owned name`);
+    if (s.family !== ipsetFamily) throw new PlanError(`desired set ${s.name} has family ${s.family} in the ${desired.family} state`);
+    if (s.name.length > 31) throw new PlanError(`desired set ${s.name} is longer than 31 characters`);
+    desiredSets.set(s.name, s);
+  }
+  for (const c of desired.chains) {
+    if (!isOwnedChain(c.name)) throw new PlanError(`desired chain ${c.name} is not a Portico-owned name`);
+    if (desiredChains.has(c.name)) throw new PlanError(`desired chain ${c.name} appears twice`);
+    desiredChains.set(c.name, c.rules.map((r) => ruleText(r, v6)));
+  }
+  const checkRefs = (where: string, rule: Rule): void => {
+    if (rule.target.kind === 'jump' && !desiredChains.has(rule.target.chain)) {
+      throw new PlanError(`${where} jumps to ${rule.target.chain}, which is not a desired chain`);
+    }
+    for (const m of rule.sets ?? []) {
+      if (!desiredSets.has(m.set)) throw new PlanError(`${where} matches set ${m.set}, which is not a desired ${desired.family} set`);
+    }
+  };
+  for (const c of desired.chains) for (const r of c.rules) checkRefs(`a rule of ${c.name}`, r);
+  for (const b of desired.builtinRules) {
+    checkRefs(`a rule of ${b.chain}`, b.rule);
+    // The documented K3s cleanup (`iptables-save | grep -v KUBE-ROUTER | iptables-restore`) must take
+    // every Portico rule out of the built-in chains: each one has to carry the marker.
+    if (!ruleText(b.rule, v6).includes(OWNED_BUILTIN_MARKER)) {
+      throw new PlanError(`built-in rule in ${b.chain} does not contain ${OWNED_BUILTIN_MARKER}: ${ruleText(b.rule, v6)}`);
+    }
+  }
+
+  // ---- sets: stage, shrink, grow ---------------------------------------------------------------
+  const stage: string[] = [];
+  const created: string[] = [];
+  const shrink: SetOp[] = [];
+  const grow: string[] = [];
+  const finish: string[] = [];
+  const tmpSets: string[] = [];
+  const afterSets = new Map<string, ObservedSet>();
+  const familySets = new Map<string, ObservedSet>();
+  for (const [name, s] of observed.sets) {
+    if (s.family === ipsetFamily) familySets.set(name, s);
+    else if (desiredSets.has(name)) throw new PlanError(`set ${name} exists with family ${s.family || 'none'}; ${desired.family} needs it as ${ipsetFamily}`);
+  }
+
+  for (const s of desired.ipsets) {
+    const want = desiredEntries(s);
+    const maxelem = neededMaxelem(want.size);
+    const o = familySets.get(s.name);
+    const afterSet: ObservedSet = {
+      name: s.name,
+      type: s.type,
+      family: s.family,
+      options: new Map([['timeout', '0'], ['maxelem', String(maxelem)]]),
+      entries: want,
+    };
+    if (!o) {
+      stage.push(createLine(s.name, s, maxelem));
+      for (const e of s.entries) stage.push(addLine(s.name, e.addr, e.nomatch === true));
+      created.push(s.name);
+      summary.setsCreated++;
+      afterSets.set(s.name, afterSet);
+      continue;
+    }
+    const cur = split(o.entries);
+    const nxt = split(want);
+    const shrinkDel = [...cur.normal].filter((e) => !nxt.normal.has(e)); // normal entries that go
+    const shrinkAddNomatch = [...nxt.nomatch].filter((e) => !cur.nomatch.has(e));
+    const growDelNomatch = [...cur.nomatch].filter((e) => !nxt.nomatch.has(e));
+    const growAdd = [...nxt.normal].filter((e) => !cur.normal.has(e));
+    const capacityOk = Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= want.size;
+    const typeOk = o.type === s.type;
+    if (typeOk && capacityOk && shrinkDel.length + shrinkAddNomatch.length + growDelNomatch.length + growAdd.length === 0) {
+      afterSets.set(s.name, o);
+      continue;
+    }
+    summary.setsUpdated++;
+    // The intermediate content: the entries both states allow, and the nomatch entries of either.
+    const midNormal = [...cur.normal].filter((e) => nxt.normal.has(e));
+    const midNomatch = new Set([...cur.nomatch, ...nxt.nomatch]);
+    const midSize = midNormal.length + midNomatch.size;
+    const shrinkLines = shrinkDel.length + shrinkAddNomatch.length;
+    if (!typeOk || !capacityOk || (shrinkLines > 16 && shrinkLines > midSize)) {
+      const tmp = tmpSetFor(s.name);
+      if (observed.sets.has(tmp)) stage.push(`destroy ${tmp}`);
+      stage.push(createLine(tmp, s, maxelem));
+      for (const e of midNormal) stage.push(addLine(tmp, e, false));
+      for (const e of [...midNomatch].sort()) stage.push(addLine(tmp, e, true));
+      created.push(tmp);
+      tmpSets.push(tmp);
+      shrink.push({ line: `swap ${tmp} ${s.name}`, inverse: `swap ${tmp} ${s.name}` });
+      finish.push(`destroy ${tmp}`);
+      summary.setsSwapped++;
+      // After the swap the live set holds exactly mid; growing is relative to mid.
+      for (const e of midNomatch) if (!nxt.nomatch.has(e)) grow.push(delLine(s.name, e));
+    } else {
+      for (const e of shrinkDel) shrink.push({ line: delLine(s.name, e), inverse: addLine(s.name, e, false) });
+      for (const e of shrinkAddNomatch) shrink.push({ line: addLine(s.name, e, true), inverse: delLine(s.name, e) });
+      for (const e of growDelNomatch) grow.push(delLine(s.name, e));
+    }
+    for (const e of growAdd) grow.push(addLine(s.name, e, false));
+    afterSets.set(s.name, afterSet);
+  }
+
+  // ---- chains ----------------------------------------------------------------------------------
+  const table = observed.table;
+  const declare: string[] = [];
+  const builtinOps: string[] = [];
+  const edits: string[] = [];
+  const appends: string[] = [];
+  const deletes: string[] = [];
+  const afterChains = new Map<string, ObservedChain>();
+
+  // Foreign references: rules outside Portico's chains (and not Portico's own built-in rules) that
+  // jump to an owned chain or match an owned set. Those objects cannot be deleted.
+  const foreignChainRefs = new Map<string, string>(); // owned chain -> referencing chain
+  const foreignSetRefs = new Map<string, string>(); // owned set -> referencing chain
+  for (const c of table.chains.values()) {
+    if (isOwnedChain(c.name)) continue;
+    const builtin = (BUILTIN_CHAINS as readonly string[]).includes(c.name);
+    for (const r of c.rules) {
+      if (builtin && r.includes(OWNED_BUILTIN_MARKER)) continue; // Portico's own built-in rules (replaced below)
+      const t = jumpTarget(r);
+      if (t && isOwnedChain(t)) foreignChainRefs.set(t, c.name);
+      for (const s of referencedSets(r)) if (isOwnedSet(s) || TMP_SET.test(s)) foreignSetRefs.set(s, c.name);
+    }
+  }
+
+  for (const [name, want] of desiredChains) {
+    const o = table.chains.get(name);
+    afterChains.set(name, { name, policy: '-', rules: want.slice() });
+    if (!o) {
+      declare.push(`:${name} - [0:0]`);
+      for (const t of want) appends.push(`-A ${name} ${t}`);
+      summary.chainsCreated++;
+      continue;
+    }
+    if (o.policy !== '-') throw new PlanError(`desired chain ${name} is a built-in chain`);
+    if (sameRules(o.rules, want, v6)) {
+      afterChains.set(name, o);
+      continue;
+    }
+    if (want.length >= editMin) {
+      const e = editScript(o.rules, want, v6);
+      if ((e.deletes.length + e.inserts.length) * 3 <= want.length) {
+        for (const d of e.deletes) edits.push(`-D ${name} ${d}`);
+        for (const ins of e.inserts) edits.push(`-I ${name} ${ins.pos} ${ins.text}`);
+        summary.chainsEdited++;
+        continue;
+      }
+    }
+    declare.push(`:${name} - [0:0]`);
+    for (const t of want) appends.push(`-A ${name} ${t}`);
+    summary.chainsRewritten++;
+  }
+
+  for (const c of table.chains.values()) {
+    if (!isOwnedChain(c.name) || desiredChains.has(c.name)) continue;
+    const ref = foreignChainRefs.get(c.name);
+    if (ref) {
+      // Emptied (an empty chain just returns) but kept, so the foreign rule stays valid.
+      warnings.push({ event: 'staleChainInUse', name: c.name, referencedBy: ref });
+      if (c.rules.length > 0) declare.push(`:${c.name} - [0:0]`);
+      afterChains.set(c.name, { name: c.name, policy: '-', rules: [] });
+      continue;
+    }
+    declare.push(`:${c.name} - [0:0]`);
+    deletes.push(`-X ${c.name}`);
+    summary.chainsDeleted++;
+  }
+
+  // ---- built-in chains: Portico's rules at their positions, once ---------------------------------
+  for (const chain of BUILTIN_CHAINS) {
+    const o = table.chains.get(chain);
+    const cur = o?.rules ?? [];
+    const foreign = cur.filter((r) => !r.includes(OWNED_BUILTIN_MARKER));
+    const wantFirst = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'first').map((b) => ruleText(b.rule, v6));
+    const wantAfter = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'after-last-kube').map((b) => ruleText(b.rule, v6));
+    const target = [...wantFirst, ...foreign];
+    if (wantAfter.length) {
+      let last = -1;
+      target.forEach((r, i) => {
+        if (r.includes('KUBE')) last = i;
+      });
+      target.splice(last + 1, 0, ...wantAfter);
+    }
+    afterChains.set(chain, { name: chain, policy: o?.policy ?? 'ACCEPT', rules: target });
+    if (sameRules(cur, target, v6)) {
+      if (o) afterChains.set(chain, o);
+      continue;
+    }
+    // Delete every Portico rule (each copy), then insert the wanted ones at their final positions.
+    for (const r of cur) {
+      if (r.includes(OWNED_BUILTIN_MARKER)) {
+        builtinOps.push(`-D ${chain} ${r}`);
+        summary.builtinRulesChanged++;
+      }
+    }
+    const owned = new Set([...wantFirst, ...wantAfter]);
+    target.forEach((r, i) => {
+      if (owned.has(r)) {
+        builtinOps.push(`-I ${chain} ${i + 1} ${r}`);
+        summary.builtinRulesChanged++;
+      }
+    });
+  }
+  for (const c of table.chains.values()) if (!afterChains.has(c.name) && !(isOwnedChain(c.name) && !desiredChains.has(c.name))) afterChains.set(c.name, c);
+  // Keep iptables-save-like order: built-ins first, then the rest by name.
+  const orderedAfter = new Map<string, ObservedChain>();
+  for (const b of BUILTIN_CHAINS) {
+    const c = afterChains.get(b);
+    if (c && (table.chains.has(b) || c.rules.length > 0)) orderedAfter.set(b, c);
+  }
+  for (const n of [...afterChains.keys()].sort()) if (!orderedAfter.has(n) && !(BUILTIN_CHAINS as readonly string[]).includes(n)) orderedAfter.set(n, afterChains.get(n)!);
+
+  const body = [...declare, ...builtinOps, ...edits, ...appends, ...deletes];
+  const iptables = body.length ? ['*filter', ...body, 'COMMIT', ''].join('\n') : '';
+
+  // ---- stale sets (after the rules that used them are gone) -------------------------------------
+  for (const [name] of familySets) {
+    if (desiredSets.has(name) || tmpSets.includes(name)) continue;
+    const owned = isOwnedSet(name);
+    const leftoverTmp = TMP_SET.test(name);
+    if (!owned && !leftoverTmp) continue;
+    const ref = foreignSetRefs.get(name);
+    if (ref) {
+      warnings.push({ event: 'staleSetInUse', name, referencedBy: ref });
+      afterSets.set(name, familySets.get(name)!);
+      continue;
+    }
+    finish.push(`destroy ${name}`);
+    if (owned) summary.setsDestroyed++;
+  }
+  for (const [name, s] of familySets) {
+    if (!afterSets.has(name) && !isOwnedSet(name) && !TMP_SET.test(name)) afterSets.set(name, s);
+  }
+
+  return {
+    family: desired.family,
+    stage,
+    created,
+    shrink,
+    iptables,
+    grow,
+    finish,
+    tmpSets,
+    summary,
+    warnings,
+    after: { family: desired.family, table: { chains: orderedAfter }, sets: afterSets },
+  };
+}
+
+/**
+ * A readable dump of a plan, phase by phase, in the exact text each tool receives. Used by golden
+ * tests and by debug logging.
+ */
+export function planText(p: FamilyPlan): string {
+  const out: string[] = [];
+  const section = (title: string, lines: readonly string[]): void => {
+    if (lines.length === 0) return;
+    out.push(`# ${p.family} ${title}`, ...lines);
+  };
+  section('stage (ipset restore)', p.stage);
+  section('shrink (ipset restore -exist)', p.shrink.map((o) => o.line));
+  section('iptables (iptables-restore --noflush)', p.iptables ? p.iptables.trimEnd().split('\n') : []);
+  section('grow (ipset restore -exist)', p.grow);
+  section('finish (ipset restore)', p.finish);
+  for (const w of p.warnings) out.push(`# ${p.family} warning ${w.event} ${w.name} (referenced by ${w.referencedBy})`);
+  const s = Object.entries(p.summary)
+    .filter(([, v]) => v !== 0)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  out.push(`# ${p.family} summary ${s || 'unchanged'}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,19 @@
+import type { KubeObject } from '@portico/kube';
+import type { NetpolSnapshot } from '@portico/netpol';
+
+/** The objects of a loaded snapshot that the core reads; other kinds are ignored. */
+export function toNetpolSnapshot(byKind: Readonly<Record<string, readonly KubeObject[]>>): NetpolSnapshot {
+  return {
+    pods: (byKind['Pod'] ?? []) as unknown as NetpolSnapshot['pods'],
+    namespaces: (byKind['Namespace'] ?? []) as unknown as NetpolSnapshot['namespaces'],
+    networkPolicies: (byKind['NetworkPolicy'] ?? []) as unknown as NetpolSnapshot['networkPolicies'],
+    nodes: (byKind['Node'] ?? []) as unknown as NetpolSnapshot['nodes'],
+  };
+}
+
+/** Node addresses (InternalIP/ExternalIP) of `nodeName` in a snapshot. */
+export function nodeAddresses(snap: NetpolSnapshot, nodeName: string): string[] {
+  const n = (snap.nodes ?? []).find((x) => x.metadata.name === nodeName);
+  return (n?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address);
+}
+

@@ -1,0 +1,203 @@
+import { Netpol } from '@portico/labels';
+import type { Logger } from '@portico/service-kit';
+import { isFixedChain, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
+import { applyFamilyPlan, type FamilyApplyResult } from './kernel/apply.ts';
+import type { Kernel } from './kernel/kernel.ts';
+import { isEmptyPlan, planFamily, planText, type FamilyPlan, type KernelFamily } from './kernel/plan.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+/**
+ * One sync: render the snapshot, plan against the kernel, apply. Used once by `apply` and in a loop
+ * by `run`.
+ *
+ * The kernel model. Reading the kernel back (`iptables-save`, `ipset save`) costs about a second
+ * per 50,000 rules, far above the incremental-sync budget, so the syncer keeps the state it last
+ * read or wrote and plans against that. It re-reads the kernel when asked (`apply`, the first sync,
+ * the periodic resync that repairs drift) and after anything went wrong (a failed apply, a leftover
+ * set, an unknown rollback): any doubt means a fresh read.
+ */
+
+export type SyncOutcome = 'applied' | 'unchanged' | 'failed';
+
+export interface SyncResult {
+  readonly outcome: SyncOutcome;
+  /** Where it failed, when it did before applying anything (render, read, plan). */
+  readonly failedPhase?: 'read' | 'plan';
+  readonly error?: Error;
+  readonly families: readonly FamilyApplyResult[];
+  readonly plans: readonly FamilyPlan[];
+  readonly problems: readonly Problem[];
+  /** Restore invocations and bytes written during this sync. */
+  readonly writes: number;
+  readonly bytes: number;
+  /** True when the kernel was read during this sync. */
+  readonly reread: boolean;
+  /** Periodic resync found the kernel differing from what was last applied. */
+  readonly drift: boolean;
+  readonly durationMs: { readonly render: number; readonly read: number; readonly plan: number; readonly apply: number; readonly total: number };
+}
+
+export interface SyncerOptions {
+  readonly kernel: Kernel;
+  readonly log: Logger;
+  readonly metrics?: AgentMetrics;
+  /** @default a new NetpolRenderer */
+  readonly renderer?: NetpolRenderer;
+}
+
+export class Syncer {
+  readonly #kernel: Kernel;
+  readonly #log: Logger;
+  readonly #metrics: AgentMetrics | undefined;
+  readonly #renderer: NetpolRenderer;
+  /** family -> the kernel state as last read or written; absent = unknown, read before planning. */
+  readonly #model = new Map<Family, KernelFamily>();
+  #lastProblems = '';
+
+  constructor(opts: SyncerOptions) {
+    this.#kernel = opts.kernel;
+    this.#log = opts.log;
+    this.#metrics = opts.metrics;
+    this.#renderer = opts.renderer ?? new NetpolRenderer();
+  }
+
+  /** Forgets the kernel model: the next sync reads the kernel. */
+  invalidate(): void {
+    this.#model.clear();
+  }
+
+  /** Renders `snapshot` with `config` and makes the kernel match. Never throws. */
+  async sync(snapshot: NetpolSnapshot, config: NetpolConfig, opts: { reread?: boolean } = {}): Promise<SyncResult> {
+    const t0 = performance.now();
+    const writes0 = this.#kernel.writes;
+    const bytes0 = this.#kernel.bytes;
+    const desired: DesiredState = this.#renderer.render(snapshot, config);
+    const tRender = performance.now();
+    this.#reportProblems(desired.problems);
+    const families = desired.families.map((f) => f.family);
+    const result = (r: Omit<SyncResult, 'writes' | 'bytes' | 'problems' | 'durationMs'> & { times: [number, number, number] }): SyncResult => {
+      const end = performance.now();
+      const [read, plan, apply] = r.times;
+      const out: SyncResult = {
+        outcome: r.outcome,
+        ...(r.failedPhase ? { failedPhase: r.failedPhase } : {}),
+        ...(r.error ? { error: r.error } : {}),
+        families: r.families,
+        plans: r.plans,
+        problems: desired.problems,
+        writes: this.#kernel.writes - writes0,
+        bytes: this.#kernel.bytes - bytes0,
+        reread: r.reread,
+        drift: r.drift,
+        durationMs: { render: tRender - t0, read, plan, apply, total: end - t0 },
+      };
+      this.#record(out, desired);
+      return out;
+    };
+
+    // The kernel state to plan against.
+    const needRead = opts.reread === true || families.some((f) => !this.#model.has(f));
+    const cached = new Map(this.#model);
+    let observed: KernelFamily[];
+    const tRead0 = performance.now();
+    if (needRead) {
+      try {
+        observed = await this.#kernel.read(families);
+      } catch (err) {
+        this.invalidate();
+        return result({ outcome: 'failed', failedPhase: 'read', error: asError(err), families: [], plans: [], reread: true, drift: false, times: [performance.now() - tRead0, 0, 0] });
+      }
+    } else {
+      observed = families.map((f) => this.#model.get(f)!);
+    }
+    const tRead = performance.now() - tRead0;
+
+    const tPlan0 = performance.now();
+    let plans: FamilyPlan[];
+    let drift = false;
+    try {
+      plans = desired.families.map((f, i) => planFamily(f, observed[i]!));
+      if (needRead) {
+        // Drift: the kernel differs from what we last left there although our plan against our own
+        // model would have written nothing.
+        desired.families.forEach((f, i) => {
+          const model = cached.get(f.family);
+          if (model && !isEmptyPlan(plans[i]!) && isEmptyPlan(planFamily(f, model))) drift = true;
+        });
+      }
+    } catch (err) {
+      return result({ outcome: 'failed', failedPhase: 'plan', error: asError(err), families: [], plans: [], reread: needRead, drift: false, times: [tRead, performance.now() - tPlan0, 0] });
+    }
+    const tPlan = performance.now() - tPlan0;
+    if (this.#log.isLevelEnabled('debug')) {
+      for (const p of plans) if (!isEmptyPlan(p)) this.#log.debug({ event: 'plan', family: p.family, plan: planText(p) }, 'apply plan');
+    }
+
+    const tApply0 = performance.now();
+    const applied: FamilyApplyResult[] = [];
+    for (const p of plans) {
+      const r = await applyFamilyPlan(p, this.#kernel);
+      applied.push(r);
+      if (r.outcome === 'failed' || r.leftovers.length > 0 || p.warnings.length > 0) this.#model.delete(p.family);
+      else this.#model.set(p.family, p.after);
+      for (const w of p.warnings) this.#log.warn({ event: w.event, family: p.family, name: w.name, referencedBy: w.referencedBy }, 'stale object still referenced by a foreign rule; emptied but kept');
+      if (r.leftovers.length) this.#log.warn({ event: 'leftoverSets', family: p.family, sets: r.leftovers }, 'could not destroy sets; will retry');
+      if (r.outcome === 'failed') {
+        this.#log.error(
+          { op: 'apply', family: p.family, phase: r.phase, err: r.error, rolledBack: r.rolledBack, rollbackErrors: r.rollbackErrors.map((e) => e.message) },
+          r.rolledBack ? 'apply failed; previous rules left in force' : 'apply failed; kernel state will be re-read',
+        );
+        if (this.#log.isLevelEnabled('debug')) this.#log.debug({ event: 'failedPlan', family: p.family, plan: planText(p) }, 'plan that failed');
+      }
+    }
+    const tApply = performance.now() - tApply0;
+    const failed = applied.some((r) => r.outcome === 'failed');
+    const changed = applied.some((r) => r.outcome === 'applied');
+    return result({ outcome: failed ? 'failed' : changed ? 'applied' : 'unchanged', families: applied, plans, reread: needRead, drift, times: [tRead, tPlan, tApply] });
+  }
+
+  #reportProblems(problems: readonly Problem[]): void {
+    const text = JSON.stringify(problems);
+    if (text === this.#lastProblems) return;
+    this.#lastProblems = text;
+    for (const p of problems) {
+      this.#log[p.severity === 'error' ? 'error' : 'warn'](
+        { event: 'renderProblem', reason: p.reason, obj: p.object, field: p.field, value: p.value },
+        p.message,
+      );
+    }
+  }
+
+  #record(r: SyncResult, desired: DesiredState): void {
+    const m = this.#metrics;
+    if (!m) return;
+    m.syncs.labels(r.outcome).inc();
+    m.syncTime.observe(r.durationMs.total / 1000);
+    m.chainsSyncTime.observe((r.durationMs.render + r.durationMs.plan) / 1000);
+    m.lastSyncOk.set(r.outcome === 'failed' ? 0 : 1);
+    if (r.outcome !== 'failed') m.lastSuccess.set(Date.now() / 1000);
+    if (r.drift) m.driftRepairs.inc();
+    if (r.failedPhase) m.syncFailures.labels('all', r.failedPhase).inc();
+    for (const f of r.families) if (f.outcome === 'failed') m.syncFailures.labels(f.family === 'IPv4' ? 'ipv4' : 'ipv6', f.phase ?? 'unknown').inc();
+    let policyChains = 0;
+    let podChains = 0;
+    let sets = 0;
+    for (const f of desired.families) {
+      for (const c of f.chains) {
+        if (c.name.startsWith(Netpol.podChainPrefix)) podChains++;
+        else if (c.name.startsWith(Netpol.policyChainPrefix) && !isFixedChain(c.name)) policyChains++;
+      }
+      sets += f.ipsets.filter((s) => !s.name.endsWith(Netpol.localPodsSet)).length;
+    }
+    m.policyChains.set(policyChains);
+    m.policyIpsets.set(sets);
+    m.podChains.set(podChains);
+    m.leftovers.set(r.plans.reduce((n, p) => n + p.warnings.length, 0) + r.families.reduce((n, f) => n + f.leftovers.length, 0));
+    m.renderProblems.reset();
+    for (const p of r.problems) m.renderProblems.labels(p.reason).inc();
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,147 @@
+// Shared helpers of the libs/kube T2 suites: an admin client from the T2 kubeconfig, a throwaway
+// namespace per test, the e2e/t2 helper scripts, a cuttable TCP proxy, polling.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { createKubeClient, deleteIfExists, type KubeObject, type LoadedKubeClient, Resources } from '../../src/index.ts';
+
+export const REPO = resolve(import.meta.dirname, '../../../..');
+
+/** The admin kubeconfig path (run-tier.sh exports KUBECONFIG after e2e/t2/up). Fails loudly when absent. */
+export function kubeconfigPath(): string {
+  const p = process.env['KUBECONFIG'];
+  assert.ok(p, 'KUBECONFIG is not set: run T2 tests through tools/test/run-tier.sh t2 (it runs e2e/t2/up)');
+  assert.ok(existsSync(p), `KUBECONFIG points to ${p}, which does not exist (is the T2 cluster up? e2e/t2/up)`);
+  return p;
+}
+
+export async function adminClient(): Promise<LoadedKubeClient> {
+  return createKubeClient({ kubeconfig: kubeconfigPath() });
+}
+
+/** Server URL and CA (PEM) of the admin kubeconfig, for clients built with other credentials. */
+export function clusterOf(kubeconfig = kubeconfigPath()): { server: string; caData: string } {
+  const kc = parseYaml(readFileSync(kubeconfig, 'utf8')) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] };
+  const c = kc.clusters[0]!.cluster;
+  return { server: c.server, caData: Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8') };
+}
+
+/** Creates `kube-t2-<prefix>-<random>` and returns its name plus a cleanup that deletes it. */
+export async function testNamespace(client: LoadedKubeClient, prefix: string): Promise<{ name: string; cleanup: () => Promise<void> }> {
+  const name = `kube-t2-${prefix}-${randomBytes(3).toString('hex')}`;
+  await client.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'portico.test/suite': 'libs-kube' } } });
+  return {
+    name,
+    cleanup: async () => {
+      await deleteIfExists(client, Resources.Namespace, { name });
+    },
+  };
+}
+
+/** Runs an e2e/t2 helper script; fails the test (naming it) when it is missing or fails. */
+export function runT2Script(script: string, args: string[] = [], timeoutMs = 180_000): string {
+  const path = resolve(REPO, 'e2e/t2', script);
+  assert.ok(existsSync(path), `missing T2 helper e2e/t2/${script} (owned by the control-plane engineer)`);
+  const r = spawnSync('bash', [path, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  assert.equal(r.status, 0, `e2e/t2/${script} ${args.join(' ')} failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Polls `cond` every `everyMs` until it returns true; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Runs `fn` over `items` with at most `concurrency` in flight. */
+export async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** A ConfigMap object. */
+export function configMap(namespace: string, name: string, data: Record<string, string> = {}): KubeObject & { data: Record<string, string> } {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data };
+}
+
+/** `name -> resourceVersion` of a list, for cache-vs-server comparisons. */
+export function versions(objs: readonly KubeObject[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of [...objs].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1))) out[o.metadata!.name!] = o.metadata!.resourceVersion!;
+  return out;
+}
+
+/**
+ * A TCP proxy in front of the API server whose connections the test can cut and whose accept it
+ * can pause: a client behind it is "disconnected" while everyone else keeps talking to the server.
+ */
+export class CuttableProxy {
+  readonly #target: { host: string; port: number };
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+  #paused = false;
+  port = 0;
+
+  constructor(targetUrl: string) {
+    const u = new URL(targetUrl);
+    this.#target = { host: u.hostname, port: Number(u.port || 443) };
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer((client) => {
+      if (this.#paused) {
+        client.destroy();
+        return;
+      }
+      const upstream = createConnection(this.#target);
+      this.#sockets.add(client).add(upstream);
+      const close = (): void => {
+        client.destroy();
+        upstream.destroy();
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
+    this.port = (this.#server!.address() as { port: number }).port;
+  }
+
+  /** Drops every open connection and refuses new ones until resume(). */
+  cut(): void {
+    this.#paused = true;
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  resume(): void {
+    this.#paused = false;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+  }
+}
+
+/** The admin kubeconfig text with its server pointed at 127.0.0.1:`port` (the API server certificate covers 127.0.0.1). */
+export function kubeconfigVia(port: number, kubeconfig = kubeconfigPath()): string {
+  return readFileSync(kubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${port}`);
+}

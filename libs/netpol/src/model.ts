@@ -1,0 +1,532 @@
+import { Netpol } from '@portico/labels';
+import { type CIDR, cidrWithin, formatIP, parseCIDR, parseIP } from './ip.ts';
+import type {
+  Family,
+  LabelSelector,
+  NetpolSnapshot,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  Pod,
+  Problem,
+} from './types.ts';
+
+/**
+ * The normalized model the renderer works on: objects validated as the API server would validate
+ * them, defaults applied (policyTypes, protocol TCP, namespace `default`), selectors compiled, pod
+ * addresses parsed per family. Everything sorted by namespace/name.
+ */
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+/** A compiled label selector. `key` is canonical (equal selectors have equal keys). */
+export interface Selector {
+  readonly key: string;
+  /** True for `{}`: matches every label set. */
+  readonly all: boolean;
+  matches(labels: Readonly<Record<string, string>>): boolean;
+}
+
+export interface PodModel {
+  readonly namespace: string;
+  readonly name: string;
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly nodeName: string;
+  /** Canonical address per family (first `status.podIPs` entry of that family, else `status.podIP`). */
+  readonly ips: Readonly<Partial<Record<Family, string>>>;
+  /**
+   * Can be selected and be a peer: has an IP, is not hostNetwork, is not finished
+   * (Succeeded/Failed/Completed). Terminating pods that still run count.
+   */
+  readonly actionable: boolean;
+  /** `name/PROTO` -> container port numbers (sorted). */
+  readonly namedPorts: ReadonlyMap<string, readonly number[]>;
+}
+
+export interface PortModel {
+  readonly protocol: Protocol;
+  /** Numeric port; absent with `named` absent means every port of the protocol. */
+  readonly port?: number;
+  readonly endPort?: number;
+  /** Named port (IANA service name), resolved on destination pods. */
+  readonly named?: string;
+}
+
+export type PeerModel =
+  | { readonly kind: 'ipBlock'; readonly family: Family; readonly cidr: CIDR; readonly except: readonly CIDR[] }
+  | {
+      readonly kind: 'selector';
+      /** null: the policy's own namespace. */
+      readonly namespaceSelector: Selector | null;
+      /** null: every pod (of the selected namespaces). */
+      readonly podSelector: Selector | null;
+    };
+
+export interface RuleModel {
+  readonly index: number;
+  /** null: every peer (the field was absent or empty). */
+  readonly peers: readonly PeerModel[] | null;
+  /** null: every port and protocol (absent or empty). */
+  readonly ports: readonly PortModel[] | null;
+}
+
+export interface PolicyModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+  readonly podSelector: Selector;
+  readonly ingress: boolean;
+  readonly egress: boolean;
+  readonly ingressRules: readonly RuleModel[];
+  readonly egressRules: readonly RuleModel[];
+  /** Per-policy NFLOG limit from the k3s annotations (defaults when absent or invalid). */
+  readonly nflogLimit: string | undefined;
+  readonly nflogBurst: number | undefined;
+}
+
+export interface ClusterModel {
+  readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Sorted by key. */
+  readonly pods: readonly PodModel[];
+  /** Valid policies, sorted by key. */
+  readonly policies: readonly PolicyModel[];
+  readonly problems: Problem[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label selectors
+// ---------------------------------------------------------------------------------------------
+
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (slash >= 0) {
+    const prefix = key.slice(0, slash);
+    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) return 'prefix must be a DNS-1123 subdomain';
+  }
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    return 'name part must be 1-63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric';
+  }
+  return undefined;
+}
+
+function labelValueProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length > 63 || (value.length > 0 && !LABEL_NAME.test(value))) {
+    return 'must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric';
+  }
+  return undefined;
+}
+
+/** Problems of a label selector, as `[fieldSuffix, value, message]`. */
+function selectorProblems(sel: LabelSelector, field: string): [string, string, string][] {
+  const out: [string, string, string][] = [];
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    const kp = labelKeyProblem(k);
+    if (kp) out.push([`${field}.matchLabels`, k, `invalid label key: ${kp}`]);
+    const vp = labelValueProblem(v);
+    if (vp) out.push([`${field}.matchLabels.${k}`, String(v), `invalid label value: ${vp}`]);
+  }
+  (sel.matchExpressions ?? []).forEach((e, i) => {
+    const f = `${field}.matchExpressions[${i}]`;
+    const kp = labelKeyProblem(String(e.key ?? ''));
+    if (kp) out.push([`${f}.key`, String(e.key ?? ''), `invalid label key: ${kp}`]);
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+      case 'NotIn':
+        if (values.length === 0) out.push([`${f}.values`, '[]', `must be non-empty when operator is ${e.operator}`]);
+        values.forEach((v, j) => {
+          const vp = labelValueProblem(v);
+          if (vp) out.push([`${f}.values[${j}]`, String(v), `invalid label value: ${vp}`]);
+        });
+        break;
+      case 'Exists':
+      case 'DoesNotExist':
+        if (values.length > 0) out.push([`${f}.values`, JSON.stringify(values), `must be empty when operator is ${e.operator}`]);
+        break;
+      default:
+        out.push([`${f}.operator`, String(e.operator), 'not a valid selector operator (In, NotIn, Exists, DoesNotExist)']);
+    }
+  });
+  return out;
+}
+
+/** Compiles a (valid) selector. `null`/absent compiles as `{}`. */
+export function compileSelector(sel: LabelSelector | null | undefined): Selector {
+  const labels = Object.entries(sel?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const exprs = (sel?.matchExpressions ?? [])
+    .map((e) => ({ key: e.key, op: e.operator, values: [...new Set(e.values ?? [])].sort() }))
+    .sort((a, b) => {
+      const ka = `${a.key}\u0000${a.op}\u0000${a.values.join('\u0000')}`;
+      const kb = `${b.key}\u0000${b.op}\u0000${b.values.join('\u0000')}`;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+  const key = JSON.stringify([labels, exprs.map((e) => [e.key, e.op, e.values])]);
+  const all = labels.length === 0 && exprs.length === 0;
+  const valueSets = exprs.map((e) => new Set(e.values));
+  return {
+    key,
+    all,
+    matches(l) {
+      for (const [k, v] of labels) if (l[k] !== v) return false;
+      for (let i = 0; i < exprs.length; i++) {
+        const e = exprs[i]!;
+        const has = Object.prototype.hasOwnProperty.call(l, e.key);
+        switch (e.op) {
+          case 'In':
+            if (!has || !valueSets[i]!.has(l[e.key]!)) return false;
+            break;
+          case 'NotIn':
+            if (has && valueSets[i]!.has(l[e.key]!)) return false;
+            break;
+          case 'Exists':
+            if (!has) return false;
+            break;
+          case 'DoesNotExist':
+            if (has) return false;
+            break;
+          default:
+            return false;
+        }
+      }
+      return true;
+    },
+  };
+}
+
+/** `metav1.LabelSelector` semantics: matchLabels AND every expression; `{}` matches everything. */
+export function selectorMatches(sel: LabelSelector | null | undefined, labels: Readonly<Record<string, string>>): boolean {
+  return compileSelector(sel).matches(labels);
+}
+
+// ---------------------------------------------------------------------------------------------
+// NetworkPolicy validation (what the API server's validation would reject)
+// ---------------------------------------------------------------------------------------------
+
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+function portProblems(p: NetworkPolicyPort, field: string): [string, string, string][] {
+  const out: [string, string, string][] = [];
+  if (p.protocol != null && !PROTOCOLS.includes(p.protocol as Protocol)) {
+    out.push([`${field}.protocol`, String(p.protocol), 'must be TCP, UDP or SCTP']);
+  }
+  if (typeof p.port === 'number') {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) out.push([`${field}.port`, String(p.port), 'must be between 1 and 65535']);
+  } else if (typeof p.port === 'string') {
+    if (!IANA_SVC_NAME.test(p.port) || p.port.includes('--') || !/[a-z]/.test(p.port)) {
+      out.push([`${field}.port`, p.port, 'must be a port number or an IANA service name (1-15 lower-case alphanumerics or "-", with a letter)']);
+    }
+  } else if (p.port != null) {
+    out.push([`${field}.port`, JSON.stringify(p.port), 'must be a number or a string']);
+  }
+  if (p.endPort != null) {
+    if (typeof p.port !== 'number') out.push([`${field}.endPort`, String(p.endPort), 'may only be set with a numeric port']);
+    else if (!Number.isInteger(p.endPort) || p.endPort < p.port || p.endPort > 65535) {
+      out.push([`${field}.endPort`, String(p.endPort), `must be between port (${p.port}) and 65535`]);
+    }
+  }
+  return out;
+}
+
+function peerProblems(peer: NetworkPolicyPeer, field: string): [string, string, string][] {
+  const out: [string, string, string][] = [];
+  const hasSel = peer.podSelector != null || peer.namespaceSelector != null;
+  if (peer.ipBlock != null && hasSel) {
+    out.push([field, 'ipBlock with podSelector/namespaceSelector', 'ipBlock may not be combined with podSelector or namespaceSelector']);
+  }
+  if (peer.ipBlock == null && !hasSel) out.push([field, '{}', 'must specify a peer (podSelector, namespaceSelector or ipBlock)']);
+  if (peer.podSelector != null) out.push(...selectorProblems(peer.podSelector, `${field}.podSelector`));
+  if (peer.namespaceSelector != null) out.push(...selectorProblems(peer.namespaceSelector, `${field}.namespaceSelector`));
+  if (peer.ipBlock != null) {
+    const cidr = parseCIDR(String(peer.ipBlock.cidr ?? ''));
+    if (!cidr) out.push([`${field}.ipBlock.cidr`, String(peer.ipBlock.cidr ?? ''), 'must be a valid CIDR']);
+    (peer.ipBlock.except ?? []).forEach((x, i) => {
+      const e = parseCIDR(String(x));
+      if (!e) out.push([`${field}.ipBlock.except[${i}]`, String(x), 'must be a valid CIDR']);
+      else if (cidr && (!cidrWithin(e, cidr) || e.prefix <= cidr.prefix)) {
+        out.push([`${field}.ipBlock.except[${i}]`, String(x), `must be a strict subset of cidr ${peer.ipBlock!.cidr}`]);
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * The problems the API server's validation would report for this policy (selectors, ports, peers,
+ * CIDRs, policyTypes). A policy with any problem is ignored as a whole by the renderer and the oracle,
+ * as if the API server had rejected it, and each problem is reported with reason
+ * `InvalidNetworkPolicy` (Event-able on the policy).
+ */
+export function validateNetworkPolicy(policy: NetworkPolicy): Problem[] {
+  const raw: [string, string, string][] = [];
+  const spec = policy.spec ?? ({} as NetworkPolicy['spec']);
+  if (!policy.metadata?.name) raw.push(['metadata.name', '', 'must be set']);
+  if (spec.podSelector != null) raw.push(...selectorProblems(spec.podSelector, 'spec.podSelector'));
+  const types = spec.policyTypes ?? [];
+  if (types.length > 2) raw.push(['spec.policyTypes', JSON.stringify(types), 'may hold at most Ingress and Egress']);
+  types.forEach((t, i) => {
+    if (t !== 'Ingress' && t !== 'Egress') raw.push([`spec.policyTypes[${i}]`, String(t), 'must be Ingress or Egress']);
+  });
+  (spec.ingress ?? []).forEach((r, i) => {
+    (r.ports ?? []).forEach((p, j) => raw.push(...portProblems(p, `spec.ingress[${i}].ports[${j}]`)));
+    (r.from ?? []).forEach((p, j) => raw.push(...peerProblems(p, `spec.ingress[${i}].from[${j}]`)));
+  });
+  (spec.egress ?? []).forEach((r, i) => {
+    (r.ports ?? []).forEach((p, j) => raw.push(...portProblems(p, `spec.egress[${i}].ports[${j}]`)));
+    (r.to ?? []).forEach((p, j) => raw.push(...peerProblems(p, `spec.egress[${i}].to[${j}]`)));
+  });
+  const object = { kind: 'NetworkPolicy', namespace: policy.metadata?.namespace ?? 'default', name: policy.metadata?.name ?? '' };
+  return raw.map(([field, value, message]) => ({
+    reason: 'InvalidNetworkPolicy' as const,
+    severity: 'error' as const,
+    object,
+    field,
+    value,
+    message: `${message}; the policy is ignored`,
+  }));
+}
+
+/**
+ * The policy types as stored by the API server: `spec.policyTypes` when non-empty, else `[Ingress]`
+ * plus `Egress` when `spec.egress` is non-empty (D11: kube-router treats an empty list as ingress-only).
+ */
+export function effectivePolicyTypes(policy: NetworkPolicy): { ingress: boolean; egress: boolean } {
+  const types = policy.spec?.policyTypes ?? [];
+  if (types.length > 0) return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  return { ingress: true, egress: (policy.spec?.egress ?? []).length > 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization
+// ---------------------------------------------------------------------------------------------
+
+const FINISHED_PHASES = new Set(['Succeeded', 'Failed', 'Completed']);
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Parses a pod's addresses: the first `status.podIPs` entry of each family, else `status.podIP`. */
+function podAddresses(pod: Pod, problems: Problem[], key: { namespace: string; name: string }): Partial<Record<Family, string>> {
+  const ips: Partial<Record<Family, string>> = {};
+  const list = (pod.status?.podIPs ?? []).map((x) => x.ip);
+  if (list.length === 0 && pod.status?.podIP) list.push(pod.status.podIP);
+  list.forEach((s, i) => {
+    const ip = parseIP(String(s));
+    if (!ip) {
+      problems.push({
+        reason: 'InvalidAddress',
+        severity: 'warning',
+        object: { kind: 'Pod', namespace: key.namespace, name: key.name },
+        field: pod.status?.podIPs?.length ? `status.podIPs[${i}].ip` : 'status.podIP',
+        value: String(s),
+        message: 'pod IP does not parse; the address is ignored',
+      });
+      return;
+    }
+    const fam: Family = ip.v6 ? 'IPv6' : 'IPv4';
+    if (ips[fam] === undefined) ips[fam] = formatIP(ip);
+  });
+  return ips;
+}
+
+export function normalizePod(pod: Pod, problems: Problem[]): PodModel {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const name = pod.metadata.name;
+  const ips = podAddresses(pod, problems, { namespace, name });
+  const hostNetwork = pod.spec?.hostNetwork === true;
+  const finished = FINISHED_PHASES.has(String(pod.status?.phase ?? ''));
+  const named = new Map<string, number[]>();
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (!p.name) continue;
+      const k = `${p.name}/${String(p.protocol ?? 'TCP').toUpperCase()}`;
+      const list = named.get(k) ?? [];
+      if (!list.includes(p.containerPort)) list.push(p.containerPort);
+      named.set(k, list);
+    }
+  }
+  for (const list of named.values()) list.sort((a, b) => a - b);
+  return {
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    labels: pod.metadata.labels ?? {},
+    nodeName: pod.spec?.nodeName ?? '',
+    ips,
+    actionable: !hostNetwork && !finished && (ips.IPv4 !== undefined || ips.IPv6 !== undefined),
+    namedPorts: named,
+  };
+}
+
+function normalizePort(p: NetworkPolicyPort): PortModel {
+  const protocol = (p.protocol ?? 'TCP') as Protocol;
+  if (typeof p.port === 'string') return { protocol, named: p.port };
+  if (typeof p.port === 'number') {
+    return p.endPort != null && p.endPort > p.port ? { protocol, port: p.port, endPort: p.endPort } : { protocol, port: p.port };
+  }
+  return { protocol };
+}
+
+function normalizePeer(peer: NetworkPolicyPeer): PeerModel {
+  if (peer.ipBlock) {
+    const cidr = parseCIDR(peer.ipBlock.cidr)!;
+    return {
+      kind: 'ipBlock',
+      family: cidr.v6 ? 'IPv6' : 'IPv4',
+      cidr,
+      except: (peer.ipBlock.except ?? []).map((x) => parseCIDR(x)!),
+    };
+  }
+  return {
+    kind: 'selector',
+    namespaceSelector: peer.namespaceSelector != null ? compileSelector(peer.namespaceSelector) : null,
+    podSelector: peer.podSelector != null ? compileSelector(peer.podSelector) : null,
+  };
+}
+
+/** Parses the k3s per-policy NFLOG annotations; invalid values are reported and dropped. */
+function nflogAnnotations(policy: NetworkPolicy, problems: Problem[]): { limit?: string; burst?: number } {
+  const ann = policy.metadata.annotations ?? {};
+  const out: { limit?: string; burst?: number } = {};
+  const object = { kind: 'NetworkPolicy', namespace: policy.metadata.namespace ?? 'default', name: policy.metadata.name };
+  const rawLimit = ann[Netpol.nflogLimitAnnotation];
+  if (rawLimit !== undefined) {
+    const m = /^(\d+)(?:\/(second|minute|hour|day|s|m|h|d))?$/.exec(rawLimit.trim());
+    if (m && Number(m[1]) > 0) {
+      const unit = ({ s: 'second', m: 'minute', h: 'hour', d: 'day' } as Record<string, string>)[m[2] ?? ''] ?? m[2] ?? 'second';
+      out.limit = `${Number(m[1])}/${unit}`;
+    } else {
+      problems.push({
+        reason: 'InvalidNflogAnnotation',
+        severity: 'warning',
+        object,
+        field: `metadata.annotations.${Netpol.nflogLimitAnnotation}`,
+        value: rawLimit,
+        message: 'want <n>[/second|minute|hour|day] (or /s|m|h|d); the default limit is used',
+      });
+    }
+  }
+  const rawBurst = ann[Netpol.nflogLimitBurstAnnotation];
+  if (rawBurst !== undefined) {
+    if (/^\d+$/.test(rawBurst.trim()) && Number(rawBurst) > 0) out.burst = Number(rawBurst);
+    else {
+      problems.push({
+        reason: 'InvalidNflogAnnotation',
+        severity: 'warning',
+        object,
+        field: `metadata.annotations.${Netpol.nflogLimitBurstAnnotation}`,
+        value: rawBurst,
+        message: 'want a positive integer; the default burst is used',
+      });
+    }
+  }
+  return out;
+}
+
+/** Normalizes one policy; undefined (and problems) when the API server would reject it. */
+export function normalizePolicy(policy: NetworkPolicy, problems: Problem[]): PolicyModel | undefined {
+  const invalid = validateNetworkPolicy(policy);
+  if (invalid.length > 0) {
+    problems.push(...invalid);
+    return undefined;
+  }
+  const namespace = policy.metadata.namespace ?? 'default';
+  const name = policy.metadata.name;
+  const types = effectivePolicyTypes(policy);
+  const rule = (peers: readonly NetworkPolicyPeer[] | null | undefined, ports: readonly NetworkPolicyPort[] | null | undefined, index: number): RuleModel => ({
+    index,
+    peers: peers && peers.length > 0 ? peers.map(normalizePeer) : null,
+    ports: ports && ports.length > 0 ? ports.map(normalizePort) : null,
+  });
+  const nflog = nflogAnnotations(policy, problems);
+  return {
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
+    podSelector: compileSelector(policy.spec.podSelector),
+    ingress: types.ingress,
+    egress: types.egress,
+    ingressRules: types.ingress ? (policy.spec.ingress ?? []).map((r, i) => rule(r.from, r.ports, i)) : [],
+    egressRules: types.egress ? (policy.spec.egress ?? []).map((r, i) => rule(r.to, r.ports, i)) : [],
+    nflogLimit: nflog.limit,
+    nflogBurst: nflog.burst,
+  };
+}
+
+/** Keeps one object per namespace/name (the greatest by uid, then by content), reporting duplicates. */
+function dedupe<T extends { metadata: { name: string; namespace?: string; uid?: string } }>(
+  items: readonly T[],
+  kind: string,
+  namespaced: boolean,
+  problems: Problem[],
+): T[] {
+  const byKey = new Map<string, T[]>();
+  for (const it of items) {
+    const k = namespaced ? `${it.metadata.namespace ?? 'default'}/${it.metadata.name}` : it.metadata.name;
+    const list = byKey.get(k);
+    if (list) list.push(it);
+    else byKey.set(k, [it]);
+  }
+  const out: T[] = [];
+  for (const [k, list] of byKey) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    const ranked = list.map((it) => ({ it, uid: it.metadata.uid ?? '', json: JSON.stringify(it) }));
+    ranked.sort((a, b) => cmp(a.uid, b.uid) || cmp(a.json, b.json));
+    out.push(ranked[ranked.length - 1]!.it);
+    const slash = k.indexOf('/');
+    problems.push({
+      reason: 'DuplicateObject',
+      severity: 'warning',
+      object: namespaced ? { kind, namespace: k.slice(0, slash), name: k.slice(slash + 1) } : { kind, name: k },
+      field: 'metadata.name',
+      value: k,
+      message: `${list.length} objects share this name; the one with the greatest uid is used`,
+    });
+  }
+  return out;
+}
+
+/** Builds the normalized model of a snapshot (order-independent). */
+export function buildModel(snapshot: NetpolSnapshot): ClusterModel {
+  const problems: Problem[] = [];
+  const namespaces = new Map<string, Readonly<Record<string, string>>>();
+  for (const ns of dedupe(snapshot.namespaces ?? [], 'Namespace', false, problems)) {
+    namespaces.set(ns.metadata.name, ns.metadata.labels ?? {});
+  }
+  const pods = dedupe(snapshot.pods ?? [], 'Pod', true, problems)
+    .map((p) => normalizePod(p, problems))
+    .sort((a, b) => cmp(a.key, b.key));
+  const policies: PolicyModel[] = [];
+  for (const p of dedupe(snapshot.networkPolicies ?? [], 'NetworkPolicy', true, problems)) {
+    const m = normalizePolicy(p, problems);
+    if (m) policies.push(m);
+  }
+  policies.sort((a, b) => cmp(a.key, b.key));
+  return { namespaces, pods, policies, problems };
+}
+
+/** Sorts problems by object, field, then message (deterministic output). */
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  const k = (p: Problem): string =>
+    [p.object?.kind ?? '', p.object?.namespace ?? '', p.object?.name ?? '', p.field, p.reason, p.value, p.message].join('\u0000');
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const p of problems) {
+    const key = k(p);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(p);
+  }
+  return out.sort((a, b) => cmp(k(a), k(b)));
+}

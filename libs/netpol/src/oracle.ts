@@ -1,0 +1,215 @@
+import { type IP, ipInCIDR, parseCIDR, parseIP } from './ip.ts';
+import { validateNetworkPolicy } from './model.ts';
+import type { LabelSelector, NetpolSnapshot, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod } from './types.ts';
+
+/**
+ * The reference oracle (spec section 7): does the Kubernetes NetworkPolicy API allow this *new*
+ * connection? It is written straight from the API's semantics and shares no evaluation code with the
+ * renderer (only the admission check `validateNetworkPolicy`: a policy the API server would reject
+ * does not exist), so renderer bugs show up as disagreements.
+ *
+ * Endpoints are resolved by IP: an *actionable* pod (has that IP, not hostNetwork, not
+ * Succeeded/Failed/Completed) is a pod endpoint; anything else (node addresses, hostNetwork pods,
+ * external hosts, finished pods) is a bare IP, never isolated, matched only by ipBlocks or by empty
+ * peer lists. A connection needs the source's egress and the destination's ingress.
+ *
+ * Two node-level behaviours that the API leaves to the implementation and that Portico keeps (D7) are
+ * modelled too, each switchable:
+ * - traffic from an address of the destination pod's own node is accepted (kubelet probes);
+ * - traffic from a pod to its own node's addresses on the node-port range skips egress policy (the
+ *   INPUT whitelist).
+ * ICMP, established connections and loopback (a pod to itself, answered `allow`) are outside the
+ * oracle.
+ */
+
+export type Verdict = 'allow' | 'deny';
+
+/** One new connection. Both addresses must be of the same family. */
+export interface Connection {
+  readonly srcIP: string;
+  readonly dstIP: string;
+  readonly proto: 'TCP' | 'UDP' | 'SCTP';
+  readonly dstPort: number;
+}
+
+export interface OracleOptions {
+  /**
+   * Accept traffic to a pod from addresses local to the pod's node (node addresses from the snapshot's
+   * Node objects, plus {@link extraLocalAddresses}).
+   * @default true
+   */
+  readonly nodeLocalAccept?: boolean;
+  /** More addresses per node name that count as local (bridge gateway, other interfaces). */
+  readonly extraLocalAddresses?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Node-port range exempt from egress policy when a pod connects to its own node's address; `null`
+   * turns the exemption off.
+   * @default '30000-32767'
+   */
+  readonly nodePortRange?: string | null;
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+interface PodEp {
+  readonly pod: Pod;
+  readonly ns: string;
+  readonly labels: Labels;
+  readonly node: string;
+}
+
+function podFamilyIP(pod: Pod, v6: boolean): IP | undefined {
+  const list = (pod.status?.podIPs ?? []).map((x) => x.ip);
+  if (list.length === 0 && pod.status?.podIP) list.push(pod.status.podIP);
+  for (const s of list) {
+    const ip = parseIP(String(s));
+    if (ip && ip.v6 === v6) return ip;
+  }
+  return undefined;
+}
+
+function isActionable(pod: Pod): boolean {
+  const phase = pod.status?.phase ?? '';
+  return pod.spec?.hostNetwork !== true && phase !== 'Succeeded' && phase !== 'Failed' && phase !== 'Completed';
+}
+
+/** metav1.LabelSelector semantics, written independently of the renderer's compiled selectors. */
+function matchesSelector(sel: LabelSelector, labels: Labels): boolean {
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    if (!(k in labels) || labels[k] !== v) return false;
+  }
+  for (const e of sel.matchExpressions ?? []) {
+    const present = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const values = e.values ?? [];
+    if (e.operator === 'In' && !(present && values.includes(labels[e.key]!))) return false;
+    if (e.operator === 'NotIn' && present && values.includes(labels[e.key]!)) return false;
+    if (e.operator === 'Exists' && !present) return false;
+    if (e.operator === 'DoesNotExist' && present) return false;
+  }
+  return true;
+}
+
+function policyTypes(p: NetworkPolicy): string[] {
+  const t = p.spec.policyTypes ?? [];
+  if (t.length > 0) return [...t];
+  return (p.spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+}
+
+/** Evaluates one new connection under NetworkPolicy semantics. */
+export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: OracleOptions = {}): Verdict {
+  const src = parseIP(conn.srcIP);
+  const dst = parseIP(conn.dstIP);
+  if (!src || !dst) throw new Error(`evaluate: unparseable address in ${JSON.stringify(conn)}`);
+  if (src.v6 !== dst.v6) throw new Error(`evaluate: mixed address families in ${JSON.stringify(conn)}`);
+  const v6 = src.v6;
+
+  const nsLabels = new Map<string, Labels>();
+  for (const n of snapshot.namespaces) nsLabels.set(n.metadata.name, n.metadata.labels ?? {});
+  const policies = snapshot.networkPolicies.filter((p) => validateNetworkPolicy(p).length === 0);
+
+  const resolve = (ip: IP): PodEp | undefined => {
+    const found = snapshot.pods
+      .filter((p) => isActionable(p))
+      .filter((p) => {
+        const own = podFamilyIP(p, v6);
+        return own !== undefined && own.value === ip.value;
+      })
+      .sort((a, b) => {
+        const ka = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
+        const kb = `${b.metadata.namespace ?? 'default'}/${b.metadata.name}`;
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      })[0];
+    if (!found) return undefined;
+    return { pod: found, ns: found.metadata.namespace ?? 'default', labels: found.metadata.labels ?? {}, node: found.spec?.nodeName ?? '' };
+  };
+  const srcPod = resolve(src);
+  const dstPod = resolve(dst);
+  if (srcPod && dstPod && srcPod.pod === dstPod.pod) return 'allow';
+
+  const localTo = (node: string, ip: IP): boolean => {
+    const n = snapshot.nodes?.find((x) => x.metadata.name === node);
+    const addrs = [...(n?.status?.addresses ?? []).map((a) => a.address), ...(options.extraLocalAddresses?.[node] ?? [])];
+    return addrs.some((a) => {
+      const p = parseIP(a);
+      return p !== undefined && p.v6 === ip.v6 && p.value === ip.value;
+    });
+  };
+
+  const peerMatches = (peers: readonly NetworkPolicyPeer[] | null | undefined, policyNs: string, peerIP: IP, peerPod: PodEp | undefined): boolean => {
+    if (!peers || peers.length === 0) return true;
+    for (const e of peers) {
+      if (e.ipBlock && !e.podSelector && !e.namespaceSelector) {
+        const cidr = parseCIDR(e.ipBlock.cidr);
+        if (!cidr || cidr.v6 !== peerIP.v6 || !ipInCIDR(peerIP, cidr)) continue;
+        const excepted = (e.ipBlock.except ?? []).some((x) => {
+          const c = parseCIDR(x);
+          return c !== undefined && ipInCIDR(peerIP, c);
+        });
+        if (!excepted) return true;
+        continue;
+      }
+      if (!peerPod) continue;
+      let nsOk: boolean;
+      if (e.namespaceSelector == null) nsOk = peerPod.ns === policyNs;
+      else {
+        const labels = nsLabels.get(peerPod.ns);
+        nsOk = labels !== undefined && matchesSelector(e.namespaceSelector, labels);
+      }
+      const podOk = e.podSelector == null || matchesSelector(e.podSelector, peerPod.labels);
+      if (nsOk && podOk) return true;
+    }
+    return false;
+  };
+
+  const portMatches = (ports: readonly NetworkPolicyPort[] | null | undefined, destination: PodEp | undefined): boolean => {
+    if (!ports || ports.length === 0) return true;
+    for (const pp of ports) {
+      if ((pp.protocol ?? 'TCP') !== conn.proto) continue;
+      if (pp.port == null) return true;
+      if (typeof pp.port === 'number') {
+        if (pp.endPort == null ? conn.dstPort === pp.port : pp.port <= conn.dstPort && conn.dstPort <= pp.endPort) return true;
+      } else if (destination) {
+        for (const c of destination.pod.spec?.containers ?? []) {
+          for (const cp of c.ports ?? []) {
+            if (cp.name === pp.port && (cp.protocol ?? 'TCP') === conn.proto && cp.containerPort === conn.dstPort) return true;
+          }
+        }
+      }
+    }
+    return false;
+  };
+
+  const directionAllowed = (dir: 'Ingress' | 'Egress', subject: PodEp, peerIP: IP, peerPod: PodEp | undefined): boolean => {
+    const selecting = policies.filter(
+      (p) =>
+        (p.metadata.namespace ?? 'default') === subject.ns &&
+        matchesSelector(p.spec.podSelector ?? {}, subject.labels) &&
+        policyTypes(p).includes(dir),
+    );
+    if (selecting.length === 0) return true;
+    const destination = dir === 'Egress' ? peerPod : subject;
+    for (const p of selecting) {
+      const ns = p.metadata.namespace ?? 'default';
+      if (dir === 'Ingress') {
+        for (const r of p.spec.ingress ?? []) if (portMatches(r.ports, destination) && peerMatches(r.from, ns, peerIP, peerPod)) return true;
+      } else {
+        for (const r of p.spec.egress ?? []) if (portMatches(r.ports, destination) && peerMatches(r.to, ns, peerIP, peerPod)) return true;
+      }
+    }
+    return false;
+  };
+
+  let egressOk = true;
+  if (srcPod) {
+    const range = options.nodePortRange === undefined ? '30000-32767' : options.nodePortRange;
+    const m = range === null ? null : /^(\d+)[:-](\d+)$/.exec(range);
+    const nodePortExempt = m !== null && localTo(srcPod.node, dst) && conn.dstPort >= Number(m[1]) && conn.dstPort <= Number(m[2]);
+    egressOk = nodePortExempt || directionAllowed('Egress', srcPod, dst, dstPod);
+  }
+  let ingressOk = true;
+  if (dstPod) {
+    const nodeLocal = (options.nodeLocalAccept ?? true) && localTo(dstPod.node, src);
+    ingressOk = nodeLocal || directionAllowed('Ingress', dstPod, src, srcPod);
+  }
+  return egressOk && ingressOk ? 'allow' : 'deny';
+}

@@ -1,0 +1,135 @@
+import type { Chain, FamilyState, IpSet, Rule, Target } from './types.ts';
+
+/**
+ * Text forms of the rule model. {@link ruleArgs} prints a rule exactly as `iptables-save` (1.8,
+ * legacy and nf_tables back ends) prints it back, checked against iptables-save/ip6tables-save 1.8.9:
+ * header matches first (`-s`, `-d`, `-p`), host addresses with `/32` or `/128`, `-m tcp` before
+ * `--dport`, `--limit 10/min`, `--set-xmark`, `--reject-with` spelled out, comments quoted only when
+ * needed. The apply engine can therefore compare rendered lines with `iptables-save` lines as strings.
+ */
+
+/** Quotes an argument the way iptables-save does: only when it holds a space or a quote. */
+export function quoteArg(arg: string): string {
+  if (arg.length > 0 && !/[\s"'\\]/.test(arg)) return arg;
+  return '"' + arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+const hex = (n: number): string => '0x' + n.toString(16);
+
+/** iptables-save abbreviates the limit unit. */
+function limitRate(rate: string): string {
+  const m = /^(\d+)\/([a-z]+)$/.exec(rate);
+  if (!m) return rate;
+  const unit = m[2]!;
+  const short = unit.startsWith('s') ? 'sec' : unit.startsWith('m') ? 'min' : unit.startsWith('h') ? 'hour' : unit.startsWith('d') ? 'day' : unit;
+  return `${m[1]}/${short}`;
+}
+
+function targetArgs(target: Target, ipv6: boolean): string[] {
+  switch (target.kind) {
+    case 'jump':
+      return ['-j', target.chain];
+    case 'ACCEPT':
+    case 'DROP':
+    case 'RETURN':
+      return ['-j', target.kind];
+    case 'REJECT':
+      return ['-j', 'REJECT', '--reject-with', ipv6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'];
+    case 'MARK':
+      return ['-j', 'MARK', '--set-xmark', `${hex(target.value)}/${hex(target.mask)}`];
+    case 'NFLOG':
+      return target.prefix !== undefined
+        ? ['-j', 'NFLOG', '--nflog-prefix', target.prefix, '--nflog-group', String(target.group)]
+        : ['-j', 'NFLOG', '--nflog-group', String(target.group)];
+  }
+}
+
+/** True when an address is IPv6 (contains a colon). */
+function isV6(addr: string): boolean {
+  return addr.includes(':');
+}
+
+/**
+ * The argument list of a rule (without `-A <chain>`), in iptables-save order. `ipv6` selects the
+ * REJECT default (`icmp6-port-unreachable`) and the ICMP match name; it is inferred from the rule's
+ * addresses or protocol when not given.
+ */
+export function ruleArgs(rule: Rule, ipv6?: boolean): string[] {
+  const v6 =
+    ipv6 ??
+    ((rule.source !== undefined && isV6(rule.source)) ||
+      (rule.destination !== undefined && isV6(rule.destination)) ||
+      rule.protocol === 'ipv6-icmp');
+  const a: string[] = [];
+  if (rule.source !== undefined) a.push('-s', rule.source);
+  if (rule.destination !== undefined) a.push('-d', rule.destination);
+  if (rule.protocol !== undefined) a.push('-p', rule.protocol);
+  if (rule.physdevIsBridged) a.push('-m', 'physdev', '--physdev-is-bridged');
+  if (rule.comment !== undefined) a.push('-m', 'comment', '--comment', rule.comment);
+  if (rule.addrType) {
+    a.push('-m', 'addrtype');
+    if (rule.addrType.negate) a.push('!');
+    a.push(rule.addrType.dir === 'src' ? '--src-type' : '--dst-type', rule.addrType.type);
+  }
+  if (rule.ctState) a.push('-m', 'conntrack', '--ctstate', rule.ctState.join(','));
+  for (const s of rule.sets ?? []) {
+    a.push('-m', 'set');
+    if (s.negate) a.push('!');
+    a.push('--match-set', s.set, s.dir);
+  }
+  if (rule.dport && rule.protocol) {
+    const { from, to } = rule.dport;
+    a.push('-m', rule.protocol, '--dport', to !== undefined && to !== from ? `${from}:${to}` : String(from));
+  }
+  if (rule.multiportDports) a.push('-m', 'multiport', '--dports', `${rule.multiportDports.from}:${rule.multiportDports.to}`);
+  if (rule.icmpType !== undefined) {
+    if (rule.protocol === 'ipv6-icmp') a.push('-m', 'icmp6', '--icmpv6-type', String(rule.icmpType));
+    else a.push('-m', 'icmp', '--icmp-type', String(rule.icmpType));
+  }
+  if (rule.mark) {
+    a.push('-m', 'mark');
+    if (rule.mark.negate) a.push('!');
+    a.push('--mark', `${hex(rule.mark.value)}/${hex(rule.mark.mask)}`);
+  }
+  if (rule.limit) a.push('-m', 'limit', '--limit', limitRate(rule.limit.rate), '--limit-burst', String(rule.limit.burst));
+  a.push(...targetArgs(rule.target, v6));
+  return a;
+}
+
+/** `-A <chain> <args>` with iptables-save quoting. */
+export function ruleLine(chain: string, rule: Rule, ipv6?: boolean): string {
+  return ['-A', chain, ...ruleArgs(rule, ipv6).map(quoteArg)].join(' ');
+}
+
+/**
+ * The owned chains of one family as an `iptables-restore --noflush` script for the filter table:
+ * each owned chain is declared (`:NAME - [0:0]`, which creates or flushes it) and refilled. Rules in
+ * built-in chains are not included: they are positioned, so the apply engine inserts them itself.
+ * Stale chains are the apply engine's business (it knows what the kernel holds).
+ */
+export function toRestoreText(state: FamilyState): string {
+  const v6 = state.family === 'IPv6';
+  const lines = ['*filter'];
+  for (const c of state.chains) lines.push(`:${c.name} - [0:0]`);
+  for (const c of state.chains) for (const r of c.rules) lines.push(ruleLine(c.name, r, v6));
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** One chain as `-A` lines, for logs and tests. */
+export function chainLines(chain: Chain, ipv6: boolean): string[] {
+  return chain.rules.map((r) => ruleLine(chain.name, r, ipv6));
+}
+
+/**
+ * The sets of one family as plain `ipset restore` lines (create + add, `timeout 0` like kube-router),
+ * for goldens and `render` output. The apply engine uses its own swap-based script instead.
+ */
+export function toIpsetText(sets: readonly IpSet[]): string {
+  const lines: string[] = [];
+  for (const s of sets) {
+    lines.push(`create ${s.name} ${s.type} family ${s.family} timeout 0`);
+    for (const e of s.entries) lines.push(`add ${s.name} ${e.addr} timeout 0${e.nomatch ? ' nomatch' : ''}`);
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}

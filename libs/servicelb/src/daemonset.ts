@@ -1,0 +1,139 @@
+import { ForwardingSysctl, Kube, KlipperEnv, ServiceLB, type ProgramNames } from '@portico/labels';
+import type { Problem, ServiceLBConfig } from './api.ts';
+import { canonical } from './canonical.ts';
+import { daemonSetName } from './names.ts';
+import { EXCLUDE_LABEL_FALSE_VALUES, nodeSelectorFor } from './nodes.ts';
+import { sourceRanges } from './source-ranges.ts';
+import { DEFAULT_TOLERATIONS, parseTolerationsAnnotation } from './tolerations.ts';
+import type { DaemonSet, EnvVar, Service, SvclbContainer, Toleration } from './types.ts';
+import { isDnsSubdomain } from './validation.ts';
+
+/** Inputs of {@link buildDaemonSet} besides the Service. */
+export interface DaemonSetContext {
+  readonly config: ServiceLBConfig;
+  readonly names: ProgramNames;
+  /** Allow-list mode, from {@link isAllowListMode} over all Nodes. */
+  readonly allowList: boolean;
+}
+
+export type DaemonSetResult =
+  | { readonly ok: true; readonly daemonSet: DaemonSet; readonly tolerations: readonly Toleration[] }
+  | { readonly ok: false; readonly name: string; readonly problems: readonly Problem[] };
+
+/** Whether a Service asks for node-local traffic (`RequestsOnlyLocalTraffic`: LoadBalancer/NodePort with ETP Local). */
+export function requestsOnlyLocalTraffic(svc: Service): boolean {
+  const type = svc.spec?.type;
+  return (type === 'LoadBalancer' || type === 'NodePort') && svc.spec?.externalTrafficPolicy === 'Local';
+}
+
+/**
+ * The svclb DaemonSet of a LoadBalancer Service (K3s `newDaemonSet`, spec §5.2–§5.9), with keys in
+ * canonical order. Fails, with every problem found, when an annotation or field cannot be used:
+ * the tolerations annotation, the source ranges (field or annotation) or the priority-class annotation.
+ *
+ * Differences from K3s, all deliberate:
+ * - no wrangler `objectset.rio.cattle.io/*` annotations/labels (Portico uses server-side apply);
+ * - `SRC_RANGES` sorted (§10.15);
+ * - a required node affinity keeps pods off nodes labelled
+ *   `node.kubernetes.io/exclude-from-external-load-balancers` (any value except a Go "false"; §10.12);
+ * - the priority-class annotation must be empty or a valid PriorityClass name (else: Problem).
+ */
+export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetResult {
+  const { config, names } = ctx;
+  const svcName = svc.metadata?.name ?? '';
+  const svcNamespace = svc.metadata?.namespace ?? '';
+  const name = daemonSetName(svcName, svc.metadata?.uid ?? '');
+  const annotations = svc.metadata?.annotations ?? {};
+  const problems: Problem[] = [];
+
+  const tol = parseTolerationsAnnotation(names.tolerationsAnnotation, annotations[names.tolerationsAnnotation]);
+  if (!tol.ok) problems.push(tol.problem);
+
+  const ranges = sourceRanges(svc);
+  if (!ranges.ok) problems.push(ranges.problem);
+
+  let priorityClassName = config.defaultPriorityClassName;
+  const priority = annotations[names.priorityClassAnnotation];
+  if (priority !== undefined) {
+    // K3s: the annotation wins whenever the key is present, an empty value included.
+    priorityClassName = priority;
+    if (priority !== '' && !isDnsSubdomain(priority)) {
+      problems.push({ field: `annotation ${names.priorityClassAnnotation}`, value: priority, reason: 'not a valid PriorityClass name (must be empty or a DNS-1123 subdomain)' });
+    }
+  }
+
+  const ports = svc.spec?.ports ?? [];
+  if (ports.length === 0) {
+    problems.push({ field: 'spec.ports', value: '[]', reason: 'a LoadBalancer Service needs at least one port' });
+  }
+  if (problems.length > 0 || !tol.ok || !ranges.ok) return { ok: false, name, problems };
+
+  const local = requestsOnlyLocalTraffic(svc);
+  const clusterIPs = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).join(',');
+  const containers: SvclbContainer[] = ports.map((p) => {
+    const protocol = p.protocol || 'TCP';
+    const portName = `lb-${protocol.toLowerCase()}-${p.port}`;
+    const env: EnvVar[] = [
+      { name: KlipperEnv.srcPort, value: String(p.port) },
+      { name: KlipperEnv.srcRanges, value: ranges.value },
+      { name: KlipperEnv.destProto, value: protocol },
+      local ? { name: KlipperEnv.destPort, value: String(p.nodePort ?? 0) } : { name: KlipperEnv.destPort, value: String(p.port) },
+      local ? { name: KlipperEnv.destIPs, valueFrom: { fieldRef: { fieldPath: 'status.hostIPs' } } } : { name: KlipperEnv.destIPs, value: clusterIPs },
+    ];
+    return {
+      env,
+      image: config.image,
+      imagePullPolicy: 'IfNotPresent',
+      name: portName,
+      ports: [{ containerPort: p.port, hostPort: p.port, name: portName, protocol }],
+      securityContext: { capabilities: { add: ['NET_ADMIN'] } },
+    };
+  });
+
+  const sysctls: { name: string; value: string }[] = [];
+  for (const family of svc.spec?.ipFamilies ?? []) {
+    if (family === 'IPv4') sysctls.push({ name: ForwardingSysctl.IPv4, value: '1' });
+    else if (family === 'IPv6') sysctls.push({ name: ForwardingSysctl.IPv6, value: '1' });
+  }
+  const tolerations = [...DEFAULT_TOLERATIONS, ...tol.tolerations];
+  const nodeSelector = nodeSelectorFor(svc.metadata?.labels, ctx.allowList, names);
+  const selectorLabels = { [ServiceLB.appLabel]: name };
+  const serviceLabels = { [names.svcNameLabel]: svcName, [names.svcNamespaceLabel]: svcNamespace };
+
+  const daemonSet: DaemonSet = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: {
+      name,
+      namespace: config.namespace,
+      labels: { [names.nodeSelectorLabel]: ctx.allowList ? 'true' : 'false', ...serviceLabels },
+    },
+    spec: {
+      selector: { matchLabels: selectorLabels },
+      template: {
+        metadata: { labels: { ...selectorLabels, ...serviceLabels } },
+        spec: {
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'DoesNotExist' }] },
+                  { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'In', values: EXCLUDE_LABEL_FALSE_VALUES }] },
+                ],
+              },
+            },
+          },
+          automountServiceAccountToken: false,
+          containers,
+          ...(nodeSelector ? { nodeSelector } : {}),
+          ...(priorityClassName !== '' ? { priorityClassName } : {}),
+          securityContext: sysctls.length > 0 ? { sysctls } : {},
+          serviceAccountName: ServiceLB.serviceAccountName,
+          tolerations,
+        },
+      },
+      updateStrategy: { rollingUpdate: { maxUnavailable: 1 }, type: 'RollingUpdate' },
+    },
+  };
+  return { ok: true, daemonSet: canonical(daemonSet), tolerations };
+}
