@@ -5,7 +5,7 @@
 T2_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$T2_HERE/../.." && pwd)
 T2_DIR=$REPO/.cache/t2
-T2_LOCK=$REPO/.cache/t2.lock
+T2_LOCK=$REPO/.cache/t2-scripts.lock
 PKI=$T2_DIR/pki
 KCFG_DIR=$T2_DIR/kubeconfigs
 LOGS=$T2_DIR/logs
@@ -111,7 +111,8 @@ start_comp() {
   [[ -x $exe ]] || t2_die "$name binary missing ($BIN/$name); run tools/k8s/build-tools"
   mkdir -p "$LOGS" "$PIDS"
   printf '\n==== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$LOGS/$name.log"
-  setsid "$exe" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # 8>&-: the daemon must not inherit the lock fd of t2_lock (it would hold the lock forever)
+  setsid "$exe" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -173,6 +174,59 @@ wait_until() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# PKI: every file is generated when missing (so a state from an older script version is completed).
+gen_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+
+# gen_ca <name> <CN>
+gen_ca() {
+  gen_key "$PKI/$1.key"
+  openssl req -x509 -new -key "$PKI/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$PKI/$1.crt.tmp" 2>/dev/null
+  mv "$PKI/$1.crt.tmp" "$PKI/$1.crt"
+}
+
+# sign <ca-name> <name> <subject> <extensions...>
+sign() {
+  local ca=$1 name=$2 subj=$3; shift 3
+  local ext=$PKI/$name.ext
+  gen_key "$PKI/$name.key"
+  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "$@" >"$ext"
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days 3650 -sha256 -extfile "$ext" -out "$PKI/$name.crt.tmp" 2>/dev/null
+  mv "$PKI/$name.crt.tmp" "$PKI/$name.crt"
+  rm -f "$PKI/$name.csr" "$ext"
+}
+
+ensure_pki() {
+  local t0 made=0
+  t0=$(now_ms)
+  mkdir -p "$PKI"
+  chmod 700 "$PKI"
+  [[ -f $PKI/ca.crt ]] || { gen_ca ca portico-t2-ca; made=1; }
+  [[ -f $PKI/apiserver.crt ]] || { made=1; sign ca apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth" \
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1,IP:fd00:10:96::1"; }
+  [[ -f $PKI/admin.crt ]] || { made=1; sign ca admin "/O=system:masters/CN=portico-t2-admin" "extendedKeyUsage=clientAuth"; }
+  [[ -f $PKI/kube-controller-manager.crt ]] || { made=1; sign ca kube-controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"; }
+  [[ -f $PKI/kube-scheduler.crt ]] || { made=1; sign ca kube-scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"; }
+  [[ -f $PKI/kwok.crt ]] || { made=1; sign ca kwok "/O=system:masters/CN=kwok-controller" "extendedKeyUsage=clientAuth"; }
+  # front proxy (request-header authentication, used by the aggregation layer and read by the
+  # controller-manager/scheduler delegated authentication)
+  [[ -f $PKI/front-proxy-ca.crt ]] || { gen_ca front-proxy-ca portico-t2-front-proxy-ca; made=1; }
+  [[ -f $PKI/front-proxy-client.crt ]] || { made=1; sign front-proxy-ca front-proxy-client "/CN=front-proxy-client" "extendedKeyUsage=clientAuth"; }
+  # service-account token signing key pair (RS256)
+  if [[ ! -f $PKI/sa.pub ]]; then
+    made=1
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
+    openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub.tmp" 2>/dev/null
+    mv "$PKI/sa.pub.tmp" "$PKI/sa.pub"
+  fi
+  chmod 600 "$PKI"/*.key
+  [[ $made == 0 ]] || t2_log "generated CA, certificates and keys in $PKI ($(( $(now_ms) - t0 )) ms)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Health checks
 etcd_healthy() { curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 apiserver_ready() {
@@ -217,6 +271,10 @@ apiserver_args() {
   ARGS=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT"
     --etcd-servers="http://127.0.0.1:$ETCD_PORT"
     --client-ca-file="$PKI/ca.crt"
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group
+    --requestheader-extra-headers-prefix=X-Remote-Extra-
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key"
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key"
     --cert-dir="$T2_DIR/apiserver"
     --service-account-issuer="$SA_ISSUER"
@@ -227,6 +285,7 @@ apiserver_args() {
     --endpoint-reconciler-type=none
     --allow-privileged=true
     --watch-cache="$WATCH_CACHE"
+    --shutdown-send-retry-after=true --shutdown-watch-termination-grace-period=2s
     --profiling=false)
 }
 

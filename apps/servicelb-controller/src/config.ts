@@ -96,6 +96,13 @@ export const runFlags: readonly FlagSpec[] = [...commonRunFlags({ metricsAddr: D
 /** Flags of `render` (the positional FILE... arguments are snapshot files too). */
 export const renderFlags: readonly FlagSpec[] = [
   { name: 'snapshot', type: 'list', repeatable: true, description: 'Snapshot file (YAML or JSON: v1 List, multi-document stream or kubectl get -o yaml); - for stdin' },
+  {
+    name: 'now',
+    type: 'string',
+    default: '1970-01-01T00:00:00Z',
+    description: 'lastTransitionTime written for conditions that change (a fixed time keeps the output reproducible)',
+    validate: (v: string) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(v) && !Number.isNaN(Date.parse(v)) ? undefined : 'must be an RFC 3339 UTC time such as 2026-01-31T12:00:00Z'),
+  },
   ...coreFlags,
 ];
 

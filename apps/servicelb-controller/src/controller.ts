@@ -170,6 +170,11 @@ export class ServiceLBController {
     return this.#leading;
   }
 
+  /** True when nothing is queued or being reconciled (retries waiting for their delay do not count). */
+  get idle(): boolean {
+    return !this.#queue || (this.#queue.length === 0 && this.#queue.processing === 0);
+  }
+
   /** Keys waiting in the queue (0 when not leading). */
   get queueDepth(): number {
     return this.#queue?.length ?? 0;

@@ -2,8 +2,8 @@
 // with no cluster access. Loads the files with libs/kube's snapshot loader (which never loads
 // @kubernetes/client-node) and prints the core's YAML stream: every svclb DaemonSet that should
 // exist, then each Service's desired status. Output is byte-stable: the core sorts everything and
-// uses a fixed time (1970-01-01T00:00:00Z) for condition transitions, so input order and the wall
-// clock do not matter.
+// condition transitions get a fixed time (--now, default 1970-01-01T00:00:00Z), so input order and
+// the wall clock do not matter.
 
 import { loadSnapshot, SnapshotError, type StdinSource } from '@portico/kube';
 import { ExitCode, type CommandContext } from '@portico/service-kit';
@@ -32,6 +32,6 @@ export async function runRender(ctx: CommandContext, name: string, stdin?: Stdin
     }
     throw err;
   }
-  io.stdout.write(renderServiceLB(objects, core.config));
+  io.stdout.write(renderServiceLB(objects, core.config, { now: String(values['now']) }));
   return ExitCode.ok;
 }

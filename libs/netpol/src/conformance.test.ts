@@ -56,14 +56,14 @@ function simNodes(c: GeneratedCluster, config: Omit<NetpolConfig, 'nodeName'>): 
   }));
 }
 
-function runCases(from: number, to: number, config: Omit<NetpolConfig, 'nodeName'>): { connections: number; allowed: number } {
+export function runCases(from: number, to: number, config: Omit<NetpolConfig, 'nodeName'>): { connections: number; allowed: number } {
   let connections = 0;
   let allowed = 0;
   for (let seed = from; seed < to; seed++) {
     const c = generateCase(seed);
     const nodes = simNodes(c, config);
     for (const n of nodes) assert.deepEqual(n.state.problems, [], `seed ${seed}: generated policies must be valid`);
-    const extraLocalAddresses = Object.fromEntries(c.nodes.map((n) => [n.name, n.gateways]));
+    const oracleOptions = { extraLocalAddresses: Object.fromEntries(c.nodes.map((n) => [n.name, n.gateways])) };
     for (const family of config.families ?? ['IPv4']) {
       const eps = endpoints(c, family, config.defaultDeny ?? false);
       for (const s of eps) {
@@ -72,7 +72,7 @@ function runCases(from: number, to: number, config: Omit<NetpolConfig, 'nodeName
           if (c.external.includes(s.ip) && c.external.includes(d.ip)) continue;
           for (const probe of PROBES) {
             const conn: Connection = { srcIP: s.ip, dstIP: d.ip, proto: probe.proto, dstPort: probe.port };
-            const want = evaluate(c.snapshot, conn, { extraLocalAddresses });
+            const want = evaluate(c.snapshot, conn, oracleOptions);
             const got = simulateConnection(nodes, conn);
             connections++;
             if (want === 'allow') allowed++;

@@ -95,45 +95,85 @@ function policyTypes(p: NetworkPolicy): string[] {
   return (p.spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
+interface Prepared {
+  readonly nsLabels: Map<string, Labels>;
+  /** Valid policies per namespace. */
+  readonly policiesByNs: Map<string, NetworkPolicy[]>;
+  /** `4|6/<address value>` -> actionable pod (the first by namespace/name when several share an IP). */
+  readonly pods: Map<string, PodEp>;
+  /** node -> local address keys. */
+  readonly local: Map<string, Set<string>>;
+}
+
+/** Indexes of a snapshot, cached per snapshot object (and options object) since evaluation is repeated. */
+const cache = new WeakMap<NetpolSnapshot, WeakMap<OracleOptions, Prepared>>();
+
+function prepare(snapshot: NetpolSnapshot, options: OracleOptions): Prepared {
+  let byOpts = cache.get(snapshot);
+  if (!byOpts) cache.set(snapshot, (byOpts = new WeakMap()));
+  const hit = byOpts.get(options);
+  if (hit) return hit;
+  const nsLabels = new Map<string, Labels>();
+  for (const n of snapshot.namespaces) nsLabels.set(n.metadata.name, n.metadata.labels ?? {});
+  const policiesByNs = new Map<string, NetworkPolicy[]>();
+  for (const p of snapshot.networkPolicies) {
+    if (validateNetworkPolicy(p).length > 0) continue;
+    const ns = p.metadata.namespace ?? 'default';
+    const list = policiesByNs.get(ns) ?? [];
+    list.push(p);
+    policiesByNs.set(ns, list);
+  }
+  const pods = new Map<string, PodEp>();
+  const sorted = snapshot.pods.filter(isActionable).sort((a, b) => {
+    const ka = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
+    const kb = `${b.metadata.namespace ?? 'default'}/${b.metadata.name}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  for (const pod of sorted) {
+    for (const v6 of [false, true]) {
+      const ip = podFamilyIP(pod, v6);
+      if (!ip) continue;
+      const k = `${v6 ? 6 : 4}/${ip.value}`;
+      if (!pods.has(k)) {
+        pods.set(k, { pod, ns: pod.metadata.namespace ?? 'default', labels: pod.metadata.labels ?? {}, node: pod.spec?.nodeName ?? '' });
+      }
+    }
+  }
+  const local = new Map<string, Set<string>>();
+  const names = new Set([...(snapshot.nodes ?? []).map((n) => n.metadata.name), ...Object.keys(options.extraLocalAddresses ?? {})]);
+  for (const name of names) {
+    const n = snapshot.nodes?.find((x) => x.metadata.name === name);
+    const addrs = [...(n?.status?.addresses ?? []).map((a) => a.address), ...(options.extraLocalAddresses?.[name] ?? [])];
+    const set = new Set<string>();
+    for (const a of addrs) {
+      const ip = parseIP(a);
+      if (ip) set.add(`${ip.v6 ? 6 : 4}/${ip.value}`);
+    }
+    local.set(name, set);
+  }
+  const out = { nsLabels, policiesByNs, pods, local };
+  byOpts.set(options, out);
+  return out;
+}
+
 /** Evaluates one new connection under NetworkPolicy semantics. */
-export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: OracleOptions = {}): Verdict {
+const NO_OPTIONS: OracleOptions = Object.freeze({});
+
+export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: OracleOptions = NO_OPTIONS): Verdict {
   const src = parseIP(conn.srcIP);
   const dst = parseIP(conn.dstIP);
   if (!src || !dst) throw new Error(`evaluate: unparseable address in ${JSON.stringify(conn)}`);
   if (src.v6 !== dst.v6) throw new Error(`evaluate: mixed address families in ${JSON.stringify(conn)}`);
   const v6 = src.v6;
 
-  const nsLabels = new Map<string, Labels>();
-  for (const n of snapshot.namespaces) nsLabels.set(n.metadata.name, n.metadata.labels ?? {});
-  const policies = snapshot.networkPolicies.filter((p) => validateNetworkPolicy(p).length === 0);
-
-  const resolve = (ip: IP): PodEp | undefined => {
-    const found = snapshot.pods
-      .filter((p) => isActionable(p))
-      .filter((p) => {
-        const own = podFamilyIP(p, v6);
-        return own !== undefined && own.value === ip.value;
-      })
-      .sort((a, b) => {
-        const ka = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
-        const kb = `${b.metadata.namespace ?? 'default'}/${b.metadata.name}`;
-        return ka < kb ? -1 : ka > kb ? 1 : 0;
-      })[0];
-    if (!found) return undefined;
-    return { pod: found, ns: found.metadata.namespace ?? 'default', labels: found.metadata.labels ?? {}, node: found.spec?.nodeName ?? '' };
-  };
+  const idx = prepare(snapshot, options);
+  const nsLabels = idx.nsLabels;
+  const resolve = (ip: IP): PodEp | undefined => idx.pods.get(`${ip.v6 ? 6 : 4}/${ip.value}`);
   const srcPod = resolve(src);
   const dstPod = resolve(dst);
   if (srcPod && dstPod && srcPod.pod === dstPod.pod) return 'allow';
 
-  const localTo = (node: string, ip: IP): boolean => {
-    const n = snapshot.nodes?.find((x) => x.metadata.name === node);
-    const addrs = [...(n?.status?.addresses ?? []).map((a) => a.address), ...(options.extraLocalAddresses?.[node] ?? [])];
-    return addrs.some((a) => {
-      const p = parseIP(a);
-      return p !== undefined && p.v6 === ip.v6 && p.value === ip.value;
-    });
-  };
+  const localTo = (node: string, ip: IP): boolean => idx.local.get(node)?.has(`${ip.v6 ? 6 : 4}/${ip.value}`) ?? false;
 
   const peerMatches = (peers: readonly NetworkPolicyPeer[] | null | undefined, policyNs: string, peerIP: IP, peerPod: PodEp | undefined): boolean => {
     if (!peers || peers.length === 0) return true;
@@ -180,9 +220,8 @@ export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: Or
   };
 
   const directionAllowed = (dir: 'Ingress' | 'Egress', subject: PodEp, peerIP: IP, peerPod: PodEp | undefined): boolean => {
-    const selecting = policies.filter(
+    const selecting = (idx.policiesByNs.get(subject.ns) ?? []).filter(
       (p) =>
-        (p.metadata.namespace ?? 'default') === subject.ns &&
         matchesSelector(p.spec.podSelector ?? {}, subject.labels) &&
         policyTypes(p).includes(dir),
     );

@@ -1,12 +1,34 @@
 import { ForwardingSysctl, Kube, KlipperEnv, ServiceLB, type ProgramNames } from '@portico/labels';
 import type { Problem, ServiceLBConfig } from './api.ts';
-import { canonical } from './canonical.ts';
 import { daemonSetName } from './names.ts';
 import { EXCLUDE_LABEL_FALSE_VALUES, nodeSelectorFor } from './nodes.ts';
 import { sourceRanges } from './source-ranges.ts';
 import { DEFAULT_TOLERATIONS, parseTolerationsAnnotation } from './tolerations.ts';
 import type { DaemonSet, EnvVar, Service, SvclbContainer, Toleration } from './types.ts';
 import { isDnsSubdomain } from './validation.ts';
+
+/**
+ * The required node affinity that keeps svclb pods off nodes excluded from load balancers (Portico
+ * fix for §10.12): the label is absent, or its value is one Go reads as false. Shared and frozen.
+ */
+const EXCLUSION_AFFINITY = deepFreeze({
+  nodeAffinity: {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [
+        { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'DoesNotExist' as const }] },
+        { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'In' as const, values: EXCLUDE_LABEL_FALSE_VALUES }] },
+      ],
+    },
+  },
+});
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
 
 /** Inputs of {@link buildDaemonSet} besides the Service. */
 export interface DaemonSetContext {
@@ -104,25 +126,16 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
     metadata: {
+      labels: { [names.nodeSelectorLabel]: ctx.allowList ? 'true' : 'false', ...serviceLabels },
       name,
       namespace: config.namespace,
-      labels: { [names.nodeSelectorLabel]: ctx.allowList ? 'true' : 'false', ...serviceLabels },
     },
     spec: {
       selector: { matchLabels: selectorLabels },
       template: {
         metadata: { labels: { ...selectorLabels, ...serviceLabels } },
         spec: {
-          affinity: {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [
-                  { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'DoesNotExist' }] },
-                  { matchExpressions: [{ key: Kube.excludeFromExternalLBLabel, operator: 'In', values: EXCLUDE_LABEL_FALSE_VALUES }] },
-                ],
-              },
-            },
-          },
+          affinity: EXCLUSION_AFFINITY,
           automountServiceAccountToken: false,
           containers,
           ...(nodeSelector ? { nodeSelector } : {}),
@@ -135,5 +148,7 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
       updateStrategy: { rollingUpdate: { maxUnavailable: 1 }, type: 'RollingUpdate' },
     },
   };
-  return { ok: true, daemonSet: canonical(daemonSet), tolerations };
+  // Every object above is written with its keys in canonical (sorted) order, so no sorting copy is
+  // needed on this hot path; daemonset.test.ts checks the invariant with isCanonical().
+  return { ok: true, daemonSet, tolerations };
 }

@@ -75,7 +75,7 @@ export {
   type TolerationsResult,
 } from './tolerations.ts';
 export { EXCLUDE_LABEL_FALSE_VALUES, isAllowListMode, isExcludedFromLoadBalancers, matchesNodeSelector, nodeSelectorFor } from './nodes.ts';
-export { computeIngress, isPodReady, isSvclbPodOf, localReadyNodes, type IngressInputs, type IngressResult } from './ingress.ts';
+export { computeIngress, isPodReady, localReadyNodes, type IngressInputs, type IngressResult } from './ingress.ts';
 export {
   ConditionReason,
   findReadyCondition,

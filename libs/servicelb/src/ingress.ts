@@ -1,4 +1,4 @@
-import { Kube, ServiceLB, type ProgramNames } from '@portico/labels';
+import { ServiceLB } from '@portico/labels';
 import { requestsOnlyLocalTraffic } from './daemonset.ts';
 import { ingressAddresses } from '@portico/ip-selection';
 import { isExcludedFromLoadBalancers } from './nodes.ts';
@@ -16,6 +16,11 @@ export interface IngressInputs {
    */
   readonly localReadyNodes: ReadonlySet<string>;
   readonly rootless: boolean;
+  /**
+   * Optional memo shared across calls on one snapshot: ingress addresses per (IP families, serving
+   * nodes). Many Services run on the same node set; their addresses are computed once.
+   */
+  readonly addressMemo?: Map<string, readonly string[]>;
 }
 
 /** The ingress of one Service and how it was reached (for the condition message). */
@@ -82,19 +87,16 @@ export function computeIngress(svc: Service, inputs: IngressInputs): IngressResu
   const readyNodes = [...ready].sort();
   const servingNodes = readyNodes.filter((n) => (!local || inputs.localReadyNodes.has(n)) && !isExcludedFromLoadBalancers(inputs.nodesByName.get(n)!));
 
-  const ips = ingressAddresses(
-    servingNodes.map((n) => inputs.nodesByName.get(n)!.status?.addresses ?? []),
-    { ipFamilies: serviceIPFamilies(svc), externalPrecedence: 'per-family', sort: 'numeric' },
-  );
+  const ipFamilies = serviceIPFamilies(svc);
+  const memoKey = `${ipFamilies.join(',')}|${servingNodes.join(',')}`;
+  let ips = inputs.addressMemo?.get(memoKey);
+  if (!ips) {
+    ips = ingressAddresses(
+      servingNodes.map((n) => inputs.nodesByName.get(n)!.status?.addresses ?? []),
+      { ipFamilies, externalPrecedence: 'per-family', sort: 'numeric' },
+    );
+    inputs.addressMemo?.set(memoKey, ips);
+  }
   const result = ips.length > 0 && inputs.rootless ? [ServiceLB.rootlessIngressIP] : ips;
   return { ingress: result.map((ip) => ({ ip, ipMode: 'VIP' })), readyNodes, servingNodes };
 }
-
-/** Whether a Pod is a svclb pod of the Service `namespace/name` (both K3s labels match). */
-export function isSvclbPodOf(pod: Pod, names: ProgramNames, namespace: string, name: string): boolean {
-  const labels = pod.metadata?.labels;
-  return labels?.[names.svcNameLabel] === name && labels?.[names.svcNamespaceLabel] === namespace;
-}
-
-/** The EndpointSlice label that names the owning Service (re-exported for the shell's index). */
-export const SERVICE_NAME_LABEL = Kube.serviceNameLabel;

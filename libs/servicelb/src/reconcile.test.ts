@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shuffled } from '@portico/testing';
 import type { DesiredServiceStatus, ServiceLBSnapshot, ServiceOutcome } from './api.ts';
+import { isCanonical } from './canonical.ts';
 import { serviceLBConfig } from './config.ts';
 import { daemonSetName } from './names.ts';
 import { buildIndex, reconcile, reconcileKey, reconcileService } from './reconcile.ts';
@@ -296,6 +297,13 @@ describe('reconcile: no eligible nodes (Portico fix for K3s §10.1 silent Pendin
     assert.equal(condition(o).reason, 'PodsNotReady');
   });
 
+  it('an own pod left on a node that is no longer eligible does not make the Service servable', () => {
+    const ns = [node('n1', { labels: { [EXCLUDE]: 'true' } }), node('n2')];
+    const o = one({ services: [web, other], nodes: ns, pods: [svclbPod(web, 'n1', { ready: false }), svclbPod(other, 'n2')] });
+    assert.equal(o.state, 'noEligibleNodes');
+    assert.equal(condition(o).message, 'hostPort 80/TCP is taken on the only eligible node by kube-system/svclb-other-aaaaaaaa');
+  });
+
   it('allow-list mode with no enablelb=true node: names the selection', () => {
     const ns = [node('n1', { labels: { [names.enableLbLabel]: 'false' } }), node('n2')];
     const o = one({ services: [web], nodes: ns });
@@ -471,6 +479,17 @@ describe('determinism', () => {
     const all = [...s.services, ...s.nodes, ...s.pods, ...s.endpointSlices, ...s.daemonSets];
     const want = renderServiceLB(all, config, { now: NOW });
     for (let seed = 1; seed <= 10; seed++) assert.equal(renderServiceLB(shuffled(all, seed), config, { now: NOW }), want);
+  });
+
+  it('every emitted DaemonSet and status has its keys in canonical order (no sorting copy is made)', () => {
+    const r = reconcile(busy(), config, NOW);
+    const tolerating = svc('tol', { uid: '12345678-x', annotations: { [names.tolerationsAnnotation]: '[{"value":"v","key":"k","tolerationSeconds":5,"effect":"NoExecute","operator":"Equal"}]' }, etp: 'Local', ipFamilies: ['IPv6', 'IPv4'] });
+    const extra = reconcile(snap({ services: [tolerating], nodes: [node('n1', { labels: { [names.enableLbLabel]: 'true' } })] }), config, NOW);
+    for (const o of [...r.services, ...extra.services]) {
+      if (o.daemonSet.action === 'apply') assert.ok(isCanonical(o.daemonSet.daemonSet), `${o.key} DaemonSet`);
+      if (o.status.action !== 'none') assert.ok(isCanonical(o.status.status), `${o.key} status`);
+    }
+    assert.equal(extra.services[0]!.daemonSet.action, 'apply');
   });
 
   it('DaemonSet names are stable: a function of Service name and UID only', () => {

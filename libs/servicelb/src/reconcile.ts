@@ -20,7 +20,7 @@ import { isAllowListMode, isExcludedFromLoadBalancers, matchesNodeSelector } fro
 import { hasCleanupFinalizer } from './predicates.ts';
 import { ConditionReason, findReadyCondition, ingressEqual, readyCondition, statusEqual, type ConditionReasonValue } from './status.ts';
 import { DAEMONSET_AUTO_TOLERATIONS, formatTaint, untoleratedTaint } from './tolerations.ts';
-import type { DaemonSet, Node, Pod, Service, Toleration } from './types.ts';
+import type { DaemonSet, EndpointSlice, Node, Pod, Service, Toleration } from './types.ts';
 
 /** Who holds a hostPort on a node: a svclb DaemonSet (`ns/svclb-…`) or any other pod (`ns/pod`). */
 interface PortHolder {
@@ -39,7 +39,9 @@ interface Eligibility {
 
 /**
  * Everything the core derives from a snapshot once, so that reconciling one Service costs
- * O(its own objects). Build it once per batch of work with {@link buildIndex}; it is immutable.
+ * O(its own objects). Build it once per batch of work with {@link buildIndex}. It never changes
+ * apart from its memo caches, which only hold data derived from the same snapshot (so results do not
+ * depend on the order in which Services are reconciled).
  */
 export interface ServiceLBIndex {
   readonly config: ServiceLBConfig;
@@ -52,8 +54,11 @@ export interface ServiceLBIndex {
   readonly nodesByName: ReadonlyMap<string, Node>;
   /** svclb pods of `config.namespace`, by Service key (`namespace/name` from their labels). */
   readonly svclbPodsByService: ReadonlyMap<string, readonly Pod[]>;
-  /** node -> `port/PROTOCOL` -> holders, from every non-terminal pod with a hostPort and a nodeName. */
-  readonly hostPortsByNode: ReadonlyMap<string, ReadonlyMap<string, readonly PortHolder[]>>;
+  /**
+   * node -> `port/PROTOCOL` -> holders, from every non-terminal pod with a hostPort and a nodeName.
+   * Built on first use (only Services without ingress need it), then kept.
+   */
+  hostPortsByNode(): ReadonlyMap<string, ReadonlyMap<string, readonly PortHolder[]>>;
   /** Service key -> nodes with a Ready local endpoint (from EndpointSlices). */
   readonly localNodesByService: ReadonlyMap<string, ReadonlySet<string>>;
   /** ServiceLB DaemonSets that exist in `config.namespace`, by name. */
@@ -62,6 +67,8 @@ export interface ServiceLBIndex {
   readonly existingByService: ReadonlyMap<string, readonly string[]>;
   /** Memo of node eligibility per (nodeSelector, tolerations); filled lazily. */
   readonly eligibilityMemo: Map<string, Eligibility>;
+  /** Memo of ingress addresses per (IP families, serving nodes); filled lazily. */
+  readonly addressMemo: Map<string, readonly string[]>;
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
@@ -102,31 +109,17 @@ export function buildIndex(snapshot: ServiceLBSnapshot, config: ServiceLBConfig)
   for (const n of nodes) nodesByName.set(n.metadata?.name ?? '', n);
 
   const svclbPodsByService = new Map<string, Pod[]>();
-  const hostPortsByNode = new Map<string, Map<string, PortHolder[]>>();
   for (const pod of snapshot.pods) {
-    const labels = pod.metadata?.labels ?? {};
-    const inLbNamespace = pod.metadata?.namespace === config.namespace;
-    const svcName = labels[names.svcNameLabel];
-    const svcNamespace = labels[names.svcNamespaceLabel];
-    const serviceKey = inLbNamespace && svcName !== undefined && svcNamespace !== undefined ? keyOf(svcNamespace, svcName) : '';
-    if (serviceKey) push(svclbPodsByService, serviceKey, pod);
-
-    const nodeName = pod.spec?.nodeName;
-    const phase = pod.status?.phase;
-    if (!nodeName || phase === 'Succeeded' || phase === 'Failed') continue;
-    const appLabel = labels[ServiceLB.appLabel];
-    const holder = serviceKey && appLabel ? `${config.namespace}/${appLabel}` : keyOf(pod.metadata?.namespace, pod.metadata?.name);
-    for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-      for (const p of c.ports ?? []) {
-        if (!p.hostPort) continue;
-        let byPort = hostPortsByNode.get(nodeName);
-        if (!byPort) hostPortsByNode.set(nodeName, (byPort = new Map()));
-        push(byPort, `${p.hostPort}/${p.protocol || 'TCP'}`, { holder, serviceKey });
-      }
-    }
+    if (pod.metadata?.namespace !== config.namespace) continue;
+    const labels = pod.metadata.labels;
+    const svcName = labels?.[names.svcNameLabel];
+    const svcNamespace = labels?.[names.svcNamespaceLabel];
+    if (svcName !== undefined && svcNamespace !== undefined) push(svclbPodsByService, keyOf(svcNamespace, svcName), pod);
   }
+  let hostPorts: Map<string, Map<string, PortHolder[]>> | undefined;
+  const hostPortsByNode = (): ReadonlyMap<string, ReadonlyMap<string, readonly PortHolder[]>> => (hostPorts ??= indexHostPorts(snapshot.pods, config, names));
 
-  const slicesByService = new Map<string, (typeof snapshot.endpointSlices)[number][]>();
+  const slicesByService = new Map<string, EndpointSlice[]>();
   for (const slice of snapshot.endpointSlices) {
     const svcName = slice.metadata?.labels?.[Kube.serviceNameLabel];
     if (svcName) push(slicesByService, keyOf(slice.metadata?.namespace, svcName), slice);
@@ -158,7 +151,33 @@ export function buildIndex(snapshot: ServiceLBSnapshot, config: ServiceLBConfig)
     existingDaemonSets,
     existingByService,
     eligibilityMemo: new Map(),
+    addressMemo: new Map(),
   };
+}
+
+/** node -> `port/PROTOCOL` -> holders (see {@link ServiceLBIndex.hostPortsByNode}). */
+function indexHostPorts(pods: readonly Pod[], config: ServiceLBConfig, names: ProgramNames): Map<string, Map<string, PortHolder[]>> {
+  const out = new Map<string, Map<string, PortHolder[]>>();
+  for (const pod of pods) {
+    const nodeName = pod.spec?.nodeName;
+    const phase = pod.status?.phase;
+    if (!nodeName || phase === 'Succeeded' || phase === 'Failed') continue;
+    const labels = pod.metadata?.labels ?? {};
+    const svcName = labels[names.svcNameLabel];
+    const svcNamespace = labels[names.svcNamespaceLabel];
+    const serviceKey = pod.metadata?.namespace === config.namespace && svcName !== undefined && svcNamespace !== undefined ? keyOf(svcNamespace, svcName) : '';
+    const appLabel = labels[ServiceLB.appLabel];
+    const holder = serviceKey && appLabel ? `${config.namespace}/${appLabel}` : keyOf(pod.metadata?.namespace, pod.metadata?.name);
+    for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
+      for (const p of c.ports ?? []) {
+        if (!p.hostPort) continue;
+        let byPort = out.get(nodeName);
+        if (!byPort) out.set(nodeName, (byPort = new Map()));
+        push(byPort, `${p.hostPort}/${p.protocol || 'TCP'}`, { holder, serviceKey });
+      }
+    }
+  }
+  return out;
 }
 
 function cmp(a: string, b: string): number {
@@ -240,10 +259,11 @@ function whyNoNodeCanServe(index: ServiceLBIndex, svc: Service, key: string, ds:
     if (n && eligibleSet.has(n) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') return null;
   }
   const wanted = [...new Set((svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol || 'TCP'}`))];
+  const hostPorts = index.hostPortsByNode();
   // port -> nodes blocked by it, and the holders seen
   const blockedBy = new Map<string, { nodes: number; holders: Set<string> }>();
   for (const node of eligible) {
-    const byPort = index.hostPortsByNode.get(node);
+    const byPort = hostPorts.get(node);
     let blocked = false;
     if (byPort) {
       for (const pp of wanted) {
@@ -350,6 +370,7 @@ export function reconcileService(index: ServiceLBIndex, svc: Service, now: strin
     nodesByName: index.nodesByName,
     localReadyNodes: index.localNodesByService.get(key) ?? EMPTY_SET,
     rootless: config.rootless,
+    addressMemo: index.addressMemo,
   });
   const previousCondition = findReadyCondition(svc.status);
   const events: ServiceEvent[] = [];
@@ -399,10 +420,11 @@ export function reconcileService(index: ServiceLBIndex, svc: Service, now: strin
   }
 
   const condition = readyCondition(previousCondition, decision.ready, decision.reason, decision.message, now, svc.metadata?.generation);
-  const desired: DesiredServiceStatus = canonical({
+  // Keys already in canonical order (a test checks it): no copy needed.
+  const desired: DesiredServiceStatus = {
     conditions: [condition],
     loadBalancer: ingress.ingress.length > 0 ? { ingress: ingress.ingress } : {},
-  });
+  };
   const status = statusPlanFor(svc, desired);
   const conditionChanged = !previousCondition || previousCondition.reason !== condition.reason || previousCondition.message !== condition.message;
   if (conditionChanged && decision.reason === ConditionReason.NoEligibleNodes) events.unshift(noEligibleNodesEvent(decision.message));
@@ -461,21 +483,27 @@ export function reconcile(snapshot: ServiceLBSnapshot, config: ServiceLBConfig, 
   return { services, daemonSets, orphans };
 }
 
-/** Sorts objects of a parsed snapshot into a {@link ServiceLBSnapshot} by `kind` (v1 Lists are flattened). */
+/**
+ * Sorts objects of a parsed snapshot into a {@link ServiceLBSnapshot} by `kind`. Lists are
+ * flattened: `kind: List` (kubectl) and typed lists such as `ServiceList` (raw API responses, whose
+ * items carry no `kind`: it is taken from the list's kind). Other kinds are ignored.
+ */
 export function snapshotFromObjects(objects: readonly unknown[]): ServiceLBSnapshot {
   const services: Service[] = [];
   const nodes: Node[] = [];
   const pods: Pod[] = [];
-  const endpointSlices: ServiceLBSnapshot['endpointSlices'][number][] = [];
+  const endpointSlices: EndpointSlice[] = [];
   const daemonSets: DaemonSet[] = [];
-  const visit = (o: unknown): void => {
+  const visit = (o: unknown, impliedKind: string | undefined): void => {
     if (o === null || typeof o !== 'object') return;
     const obj = o as { kind?: unknown; items?: unknown };
-    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
-      for (const item of obj.items) visit(item);
+    const kind = typeof obj.kind === 'string' ? obj.kind : impliedKind;
+    if (kind !== undefined && kind.endsWith('List') && Array.isArray(obj.items)) {
+      const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+      for (const item of obj.items) visit(item, itemKind);
       return;
     }
-    switch (obj.kind) {
+    switch (kind) {
       case 'Service':
         services.push(o as Service);
         break;
@@ -486,7 +514,7 @@ export function snapshotFromObjects(objects: readonly unknown[]): ServiceLBSnaps
         pods.push(o as Pod);
         break;
       case 'EndpointSlice':
-        endpointSlices.push(o as ServiceLBSnapshot['endpointSlices'][number]);
+        endpointSlices.push(o as EndpointSlice);
         break;
       case 'DaemonSet':
         daemonSets.push(o as DaemonSet);
@@ -495,6 +523,6 @@ export function snapshotFromObjects(objects: readonly unknown[]): ServiceLBSnaps
         break;
     }
   };
-  for (const o of objects) visit(o);
+  for (const o of objects) visit(o, undefined);
   return { services, nodes, pods, endpointSlices, daemonSets };
 }

@@ -1,7 +1,9 @@
 // A tiny traffic tool for the data-plane tests, run inside a network namespace with plain `node`
 // (erasable TypeScript, no imports outside node:*):
 //
-//   node netprobe.ts serve --tcp 80,8080 --udp 53     listens on [::] (IPv4 too), prints "ready"
+//   node netprobe.ts serve --tcp 80,8080 --udp 53     listens on [::] (IPv4 too), prints "ready";
+//                                                      then each stdin line (a JSON array of probes)
+//                                                      is run and answered with one JSON line
 //   node netprobe.ts probe < probes.json              runs every probe at once, prints JSON results
 //
 // A probe is { id, proto: 'TCP'|'UDP', ip, port, bind?, timeoutMs? }. TCP succeeds when the connection
@@ -11,7 +13,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 
 type Probe = { id: string; proto: 'TCP' | 'UDP'; ip: string; port: number; bind?: string; timeoutMs?: number };
-type Result = { id: string; ok: boolean; detail: string };
+type Result = { id: string; ok: boolean; detail: string; ms: number };
 
 function ports(arg: string | undefined): number[] {
   return (arg ?? '').split(',').filter(Boolean).map(Number);
@@ -37,11 +39,28 @@ async function serve(argv: string[]): Promise<void> {
   }
   await Promise.all(waits);
   process.stdout.write('ready\n');
-  // Serve until killed.
+  // Probe batches from stdin, one JSON line each, answered in order; serve until killed.
+  let buf = '';
+  let chain = Promise.resolve();
+  process.stdin.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.trim()) continue;
+      chain = chain.then(async () => process.stdout.write(JSON.stringify(await runAll(JSON.parse(line) as Probe[])) + '\n'));
+    }
+  });
   await new Promise(() => undefined);
 }
 
+function runAll(probes: Probe[]): Promise<Result[]> {
+  return Promise.all(probes.map((p) => (p.proto === 'TCP' ? probeTcp(p) : probeUdp(p))));
+}
+
 function probeTcp(p: Probe): Promise<Result> {
+  const t0 = performance.now();
   return new Promise((resolve) => {
     const sock = net.connect({ host: p.ip, port: p.port, ...(p.bind ? { localAddress: p.bind } : {}) });
     const timer = setTimeout(() => done(false, 'timeout'), p.timeoutMs ?? 1500);
@@ -51,7 +70,7 @@ function probeTcp(p: Probe): Promise<Result> {
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ id: p.id, ok, detail });
+      resolve({ id: p.id, ok, detail, ms: Math.round(performance.now() - t0) });
     }
     sock.once('connect', () => done(true, 'connected'));
     sock.once('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
@@ -59,6 +78,7 @@ function probeTcp(p: Probe): Promise<Result> {
 }
 
 function probeUdp(p: Probe): Promise<Result> {
+  const t0 = performance.now();
   return new Promise((resolve) => {
     const sock = dgram.createSocket(p.ip.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => done(false, 'timeout'), p.timeoutMs ?? 1500);
@@ -68,7 +88,7 @@ function probeUdp(p: Probe): Promise<Result> {
       settled = true;
       clearTimeout(timer);
       sock.close();
-      resolve({ id: p.id, ok, detail });
+      resolve({ id: p.id, ok, detail, ms: Math.round(performance.now() - t0) });
     }
     sock.on('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
     sock.on('message', () => done(true, 'reply'));
@@ -85,7 +105,7 @@ async function probe(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const probes = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Probe[];
-  const results = await Promise.all(probes.map((p) => (p.proto === 'TCP' ? probeTcp(p) : probeUdp(p))));
+  const results = await runAll(probes);
   process.stdout.write(JSON.stringify(results) + '\n');
 }
 

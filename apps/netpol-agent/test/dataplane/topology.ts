@@ -86,6 +86,8 @@ export class Topology {
   readonly pods: PodInfo[] = [];
   readonly #namespaces: string[] = [];
   readonly #servers: ChildProcess[] = [];
+  /** netns -> its netprobe process (serves ports, runs probe batches from stdin). */
+  readonly #agents = new Map<string, { child: ChildProcess; waiting: ((line: string) => void)[]; buf: string }>();
 
   constructor(tag: string) {
     this.tag = tag;
@@ -116,6 +118,9 @@ export class Topology {
       this.#addNetns(n.netns);
       sh(n.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
       sh(n.netns, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+      // Policy REJECTs are ICMP errors, which the kernel rate-limits per destination (about one a
+      // second after a small burst); a probe matrix would then see timeouts instead of refusals.
+      sh(n.netns, 'sysctl', ['-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=100000', 'net.ipv6.icmp.ratelimit=0']);
     }
     sh(n1.netns, 'ip', ['link', 'add', 'nl', 'type', 'veth', 'peer', 'name', 'nl', 'netns', n2.netns]);
     for (const [n, peer] of [
@@ -158,36 +163,48 @@ export class Topology {
     this.pods.push({ ...spec, netns, ipv4, ipv6 });
   }
 
-  /** Starts a netprobe server in `netns`; resolves when it listens. */
+  /** Starts the netprobe process of `netns` (servers on the given ports); resolves when it listens. */
   async serve(netns: string, tcp: readonly number[], udp: readonly number[]): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, PROBE, 'serve', '--tcp', tcp.join(','), '--udp', udp.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, PROBE, 'serve', '--tcp', tcp.join(','), '--udp', udp.join(',')], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#servers.push(child);
+    const agent = { child, waiting: [] as ((line: string) => void)[], buf: '' };
     await new Promise<void>((resolve, reject) => {
       let err = '';
+      let ready = false;
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`netprobe server in ${netns} exited ${code}: ${err}`)));
-    });
-  }
-
-  /** Runs probes from `netns` concurrently. */
-  probe(netns: string, probes: readonly ProbeSpec[]): Promise<ProbeResult[]> {
-    if (probes.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, PROBE, 'probe'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('exit', (code) => {
-        if (code !== 0) return reject(new Error(`netprobe in ${netns} exited ${code}: ${err}`));
-        try {
-          resolve(JSON.parse(out) as ProbeResult[]);
-        } catch (e) {
-          reject(new Error(`netprobe in ${netns}: bad output ${JSON.stringify(out)}: ${(e as Error).message}`));
+      child.stdout!.on('data', (d: Buffer) => {
+        agent.buf += d.toString();
+        let nl: number;
+        while ((nl = agent.buf.indexOf('\n')) >= 0) {
+          const line = agent.buf.slice(0, nl);
+          agent.buf = agent.buf.slice(nl + 1);
+          if (!ready && line === 'ready') {
+            ready = true;
+            resolve();
+          } else agent.waiting.shift()?.(line);
         }
       });
-      child.stdin.end(JSON.stringify(probes));
+      child.once('exit', (code) => {
+        const e = new Error(`netprobe in ${netns} exited ${code}: ${err}`);
+        reject(e);
+        for (const w of agent.waiting.splice(0)) w(JSON.stringify({ error: e.message }));
+      });
+    });
+    this.#agents.set(netns, agent);
+  }
+
+  /** Runs probes from `netns` concurrently, through its netprobe process. */
+  probe(netns: string, probes: readonly ProbeSpec[]): Promise<ProbeResult[]> {
+    if (probes.length === 0) return Promise.resolve([]);
+    const agent = this.#agents.get(netns);
+    if (!agent) throw new Error(`no netprobe process in ${netns}`);
+    return new Promise((resolve, reject) => {
+      agent.waiting.push((line) => {
+        const v = JSON.parse(line) as ProbeResult[] | { error: string };
+        if (Array.isArray(v)) resolve(v);
+        else reject(new Error(v.error));
+      });
+      agent.child.stdin!.write(JSON.stringify(probes) + '\n');
     });
   }
 

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { expectGolden } from '@portico/testing';
+import { parseSave, renderRestore, renderSave, type Ruleset, type Table } from '@portico/iptables';
+import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
+import { chainNames, chainRules, familiesOf, planRestore, planText } from './rules.ts';
+
+const golden = (name: string): string => join(import.meta.dirname, '..', 'testdata', `${name}.golden`);
+
+function cfg(env: Record<string, string>): ForwarderConfig {
+  const r = parseForwarderEnv(env);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+const cases: { name: string; env: Record<string, string> }[] = [
+  { name: 'cluster-tcp-ipv4', env: { SRC_PORT: '80', SRC_RANGES: '0.0.0.0/0', DEST_PROTO: 'TCP', DEST_PORT: '80', DEST_IPS: '10.43.0.10' } },
+  { name: 'cluster-udp-dualstack', env: { SRC_PORT: '53', SRC_RANGES: '0.0.0.0/0,::/0', DEST_PROTO: 'UDP', DEST_PORT: '53', DEST_IPS: '10.43.0.10,fd00:43::10' } },
+  { name: 'local-tcp-ranges', env: { SRC_PORT: '443', SRC_RANGES: '192.168.0.0/16,10.0.0.0/8,2001:db8::/32', DEST_PROTO: 'TCP', DEST_PORT: '30443', DEST_IPS: '192.168.1.5,2001:db8::5' } },
+  { name: 'sctp-ipv6-two-destinations', env: { SRC_PORT: '9999', SRC_RANGES: '::/0', DEST_PROTO: 'SCTP', DEST_PORT: '9999', DEST_IPS: 'fd00:43::10,fd00:43::11' } },
+];
+
+for (const c of cases) {
+  test(`rules for a fresh namespace match golden ${c.name}`, () => {
+    const conf = cfg(c.env);
+    const text = familiesOf(conf).map((f) => `# ${f}\n${planText(planRestore(conf, f))}`).join('');
+    expectGolden(golden(c.name), text);
+  });
+}
+
+test('chain names fit iptables (28 characters) for the longest protocol and port', () => {
+  const n = chainNames({ protocol: 'SCTP', srcPort: 65535 });
+  assert.deepEqual(n, { dnat: 'PORTICO-LB-DNAT-SCTP-65535', masq: 'PORTICO-LB-MASQ-SCTP-65535', forward: 'PORTICO-LB-FWD-SCTP-65535' });
+  for (const name of Object.values(n)) assert.ok(name.length <= 28, name);
+});
+
+test('two destinations of one family: the last one is matched first (klipper-lb inserts each with -I)', () => {
+  const { nat, filter } = chainRules(cfg(cases[3]!.env), 'IPv6');
+  assert.match(renderRestore([nat]), /--to-destination \[fd00:43::11\]:9999\n.*--to-destination \[fd00:43::10\]:9999/);
+  assert.match(renderRestore([filter]), /-d fd00:43::10\/128 .* -j DROP\n.*-d fd00:43::11\/128 .* -j DROP/, 'DROP rules appended in list order');
+});
+
+/** What iptables-save shows after a plan was applied to a fresh namespace (nat + filter). */
+function stateAfterFresh(conf: ForwarderConfig): Ruleset {
+  const plan = planRestore(conf, 'IPv4');
+  const tables: Table[] = [];
+  for (const t of plan) {
+    const builtins = t.table === 'nat' ? ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] : ['INPUT', 'FORWARD', 'OUTPUT'];
+    const chains = [...builtins.map((name) => ({ name, policy: 'ACCEPT' as const, rules: [] as { args: readonly string[]; comment?: string }[] })), ...t.chains.map((c) => ({ name: c.name, rules: [] as { args: readonly string[]; comment?: string }[] }))];
+    for (const op of t.ops) {
+      if (op.kind === 'append' || op.kind === 'insert') chains.find((c) => c.name === op.chain)!.rules.push(op.rule);
+    }
+    tables.push({ name: t.table, chains });
+  }
+  return parseSave(renderSave(tables));
+}
+
+test('re-planning on the state a first apply left: chains refilled, no jump inserted again', () => {
+  const conf = cfg(cases[0]!.env);
+  const again = planText(planRestore(conf, 'IPv4', stateAfterFresh(conf)));
+  assert.doesNotMatch(again, /^-I /m);
+  assert.doesNotMatch(again, /^-D /m);
+  assert.match(again, /^:PORTICO-LB-DNAT-TCP-80 - \[0:0\]$/m, 'own chains declared: flushed and refilled');
+  assert.equal(again.split('\n').filter((l) => l.startsWith('-A ')).length, 4, 'DNAT, MASQUERADE, ACCEPT, DROP');
+});
+
+test('duplicate or outdated jumps (an older comment, a klipper-like duplicate) are deleted, one kept', () => {
+  const conf = cfg(cases[0]!.env);
+  const state = parseSave(`*nat
+:PREROUTING ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:PORTICO-LB-DNAT-TCP-80 - [0:0]
+:PORTICO-LB-MASQ-TCP-80 - [0:0]
+:OTHER - [0:0]
+-A PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80
+-A PREROUTING -j OTHER
+-A PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80
+-A POSTROUTING -m comment --comment "old text" -j PORTICO-LB-MASQ-TCP-80
+COMMIT
+`);
+  const nat = planText([planRestore(conf, 'IPv4', state)[0]!]);
+  const tail = nat.split('\n').filter((l) => /^-[ID] /.test(l));
+  assert.deepEqual(tail, [
+    '-D PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80',
+    '-D POSTROUTING -m comment --comment "old text" -j PORTICO-LB-MASQ-TCP-80',
+    '-I POSTROUTING 1 -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-MASQ-TCP-80',
+  ]);
+});
+
+test('other containers of the same pod are not touched (their chains and jumps stay)', () => {
+  const tcp = cfg(cases[0]!.env);
+  const udp = cfg({ ...cases[0]!.env, DEST_PROTO: 'UDP' });
+  const afterTcp = stateAfterFresh(tcp);
+  const planUdp = planText(planRestore(udp, 'IPv4', afterTcp));
+  assert.doesNotMatch(planUdp, /TCP-80/);
+  assert.match(planUdp, /^-I PREROUTING 1 .*-j PORTICO-LB-DNAT-UDP-80$/m);
+});
+
+test('a range of the other family is not used; /0 renders without -s', () => {
+  const conf = cfg({ SRC_PORT: '80', SRC_RANGES: '0.0.0.0/0,fd00::/8', DEST_PROTO: 'TCP', DEST_PORT: '80', DEST_IPS: '10.43.0.10,fd00:43::10' });
+  const v4 = renderRestore([chainRules(conf, 'IPv4').filter]);
+  const v6 = renderRestore([chainRules(conf, 'IPv6').filter]);
+  assert.match(v4, /^-A PORTICO-LB-FWD-TCP-80 -p tcp -m tcp --dport 80 -j ACCEPT$/m);
+  assert.doesNotMatch(v4, /fd00::\/8/);
+  assert.match(v6, /^-A PORTICO-LB-FWD-TCP-80 -s fd00::\/8 -p tcp -m tcp --dport 80 -j ACCEPT$/m);
+});

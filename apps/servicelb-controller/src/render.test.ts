@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import { runProgram } from '@portico/service-kit';
+import { shuffled, Sink } from '@portico/testing';
+import { program } from './cli.ts';
+import { runRender } from './render.ts';
+
+// `render` against the core engineer's scenario fixtures (libs/servicelb/testdata/scenarios): the
+// CLI, libs/kube's snapshot loader and the core together must print exactly the core's golden
+// files, whatever the order of documents and files, every time.
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const scenariosDir = join(repo, 'libs/servicelb/testdata/scenarios');
+/** The core's golden files use this time and K3s's image (libs/servicelb/src/golden.test.ts). */
+const GOLDEN_NOW = '2026-03-01T12:00:00Z';
+const GOLDEN_IMAGE = 'rancher/klipper-lb:v0.4.17';
+/** Scenarios whose golden file was made with a non-default config, and the flags that give it. */
+const scenarioFlags: Record<string, string[]> = { rootless: ['--rootless'] };
+
+const scenarios = readdirSync(scenariosDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => basename(f, '.yaml'))
+  .sort();
+
+async function render(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const command = program.commands.find((c) => c.name === 'render')!;
+  let code: number;
+  if (stdin === undefined) {
+    code = await runProgram(program, ['render', ...args], { stdout, stderr, env: {} });
+  } else {
+    // runProgram has no stdin seam: parse through it, then call the command with a stdin stream.
+    const { parseFlags } = await import('@portico/service-kit');
+    const parsed = parseFlags(command.flags, args, {});
+    assert.ok(parsed.ok);
+    code = await runRender({ values: parsed.values, positionals: parsed.positionals, io: { stdout, stderr, env: {} } }, program.name, Readable.from([stdin]));
+  }
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'portico-slb-render-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('render with the core scenario fixtures', () => {
+  it('has scenarios to check', () => {
+    assert.ok(scenarios.length >= 15, `only ${scenarios.length} scenarios in ${scenariosDir}`);
+  });
+
+  for (const name of scenarios) {
+    it(`${name}: prints the core's golden output, for any split and order of the input files`, async () => {
+      const file = join(scenariosDir, `${name}.yaml`);
+      const flags = ['--now', GOLDEN_NOW, '--forwarder-image', GOLDEN_IMAGE, ...(scenarioFlags[name] ?? [])];
+      const whole = await render([...flags, '--snapshot', file]);
+      assert.equal(whole.err, '');
+      assert.equal(whole.code, 0);
+      assert.equal(whole.out, readFileSync(join(scenariosDir, `${name}.golden`), 'utf8'));
+
+      // One document per file, files in shuffled order, half as --snapshot and half as arguments.
+      const docs = parseAllDocuments(readFileSync(file, 'utf8'))
+        .map((d) => d.toJS() as unknown)
+        .filter((d) => d !== null && d !== undefined);
+      const paths = docs.map((d, i) => {
+        const p = join(tmp, `${name}-${i}.yaml`);
+        writeFileSync(p, stringify(d));
+        return p;
+      });
+      for (const seed of [1, 7, 42]) {
+        const order = shuffled(paths, seed);
+        const half = Math.ceil(order.length / 2);
+        const split = await render([...flags, ...order.slice(0, half).flatMap((p) => ['--snapshot', p]), ...order.slice(half)]);
+        assert.equal(split.code, 0, split.err);
+        assert.equal(split.out, whole.out, `seed ${seed}`);
+      }
+      // The same objects as one v1 List (Lists flattened, order shuffled) on stdin.
+      const items = docs.flatMap((d) => ((d as { kind?: string }).kind?.endsWith('List') ? ((d as { items?: unknown[] }).items ?? []) : [d]));
+      const fromStdin = await render([...flags, '--snapshot', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: shuffled(items, 5) }));
+      assert.equal(fromStdin.code, 0, fromStdin.err);
+      assert.equal(fromStdin.out, whole.out);
+    });
+  }
+});
+
+describe('render: bad input exits 2 and names the problem', () => {
+  it('a missing file, an unknown flag value and no file at all', async () => {
+    const missing = await render(['--snapshot', join(tmp, 'nope.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /nope\.yaml: cannot read: no such file/);
+    assert.equal(missing.out, '');
+
+    const badNs = await render(['--lb-namespace', 'Not_A_Namespace', '--program', 'K3S', join(scenariosDir, 'cluster-policy.yaml')]);
+    assert.equal(badNs.code, 2);
+    const lines = badNs.err.trim().split('\n');
+    assert.equal(lines.length, 2, badNs.err);
+    assert.match(lines[0]!, /--lb-namespace \/ PORTICO_LB_NAMESPACE: "Not_A_Namespace"/);
+    assert.match(lines[1]!, /--program \/ PORTICO_PROGRAM: "K3S"/);
+
+    const none = await render([]);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /no snapshot file given/);
+
+    const badNow = await render(['--now', 'yesterday', join(scenariosDir, 'cluster-policy.yaml')]);
+    assert.equal(badNow.code, 2);
+    assert.match(badNow.err, /--now: "yesterday"/);
+
+    const notK8s = join(tmp, 'not-k8s.yaml');
+    writeFileSync(notK8s, 'just: a map\n');
+    const bad = await render([notK8s]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /not-k8s\.yaml: document 1: apiVersion is missing/);
+  });
+});
+
+describe('render as a process', () => {
+  const exec = promisify(execFile);
+  const node = process.execPath;
+  const main = join(repo, 'apps/servicelb-controller/src/main.ts');
+
+  it('never loads @kubernetes/client-node and prints the same bytes on every run', async () => {
+    // A module hook that fails the process if anything resolves client-node.
+    const guard = join(tmp, 'guard.mjs');
+    writeFileSync(
+      guard,
+      [
+        "import { registerHooks } from 'node:module';",
+        'registerHooks({ resolve(specifier, context, next) {',
+        "  if (specifier === '@kubernetes/client-node' || specifier.startsWith('@kubernetes/client-node/')) throw new Error('render loaded @kubernetes/client-node');",
+        '  return next(specifier, context);',
+        '} });',
+      ].join('\n'),
+    );
+    const file = join(scenariosDir, 'local-policy.yaml');
+    const args = ['--import', guard, '--import', 'tsx', main, 'render', '--forwarder-image', GOLDEN_IMAGE, '--now', GOLDEN_NOW, file];
+    const first = await exec(node, args, { cwd: repo });
+    const second = await exec(node, args, { cwd: repo });
+    assert.equal(first.stdout, readFileSync(join(scenariosDir, 'local-policy.golden'), 'utf8'));
+    assert.equal(second.stdout, first.stdout);
+
+    // The guard works: the same hook stops a process that does load client-node.
+    const probe = join(tmp, 'probe.mjs');
+    writeFileSync(probe, "await import('@kubernetes/client-node');\n");
+    await assert.rejects(exec(node, ['--import', guard, probe], { cwd: repo }), /render loaded @kubernetes\/client-node/);
+  });
+});

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Netpol } from '@portico/labels';
+import { commentMatch } from './model.ts';
+import { hashedName, positionedRuleId, tmpSetName, withPositionedRuleId } from './names.ts';
+
+// Golden vectors from the netpol spec (§2.1 jump IDs, §2.6 table); the INPUT ID matches live
+// output quoted in k3s-io/k3s#7244.
+const jumps: { chain: string; target: string; id: string }[] = [
+  { chain: 'INPUT', target: Netpol.inputChain, id: '4IA2OSFRMVNDXBVV' },
+  { chain: 'FORWARD', target: Netpol.forwardChain, id: 'TEMCG2JMHZYE7H7T' },
+  { chain: 'OUTPUT', target: Netpol.outputChain, id: 'VEAAIY32XVBHCSCY' },
+];
+
+for (const j of jumps) {
+  test(`positionedRuleId of the ${j.chain} jump is ${j.id}`, () => {
+    const args = [...commentMatch(Netpol.jumpCommentPrefix), '-j', j.target];
+    assert.equal(positionedRuleId(j.chain, args), j.id);
+    const withId = withPositionedRuleId(j.chain, args);
+    assert.equal(withId.id, j.id);
+    assert.deepEqual(withId.args, ['-m', 'comment', '--comment', `kube-router netpol - ${j.id}`, '-j', j.target]);
+    assert.deepEqual(args, [...commentMatch(Netpol.jumpCommentPrefix), '-j', j.target], 'input not mutated');
+  });
+}
+
+test('tmpSetName for "hash:ip timeout 0" is TMP-PRBJ7ASFQM5DJR3Q', () => {
+  assert.equal(tmpSetName('hash:ip timeout 0'), 'TMP-PRBJ7ASFQM5DJR3Q');
+  assert.equal(tmpSetName('hash:ip timeout 0').length, 20);
+  assert.notEqual(tmpSetName('hash:net timeout 0'), tmpSetName('hash:ip timeout 0'));
+});
+
+test('hashedName reproduces the spec vectors (re-exported from @portico/labels)', () => {
+  assert.equal(hashedName(Netpol.policyChainPrefix, 'nsA' + 'simple-egress' + '1' + 'IPv4'), 'KUBE-NWPLCY-C23KD7UE4TAT3Y5M');
+  assert.equal(hashedName(Netpol.podChainPrefix, 'x' + 'a' + '1'), 'KUBE-POD-FW-QYUVA5AFBMRLTDZQ');
+  assert.equal(Netpol.ipv6SetPrefix + hashedName(Netpol.dstSetPrefix, 'x' + 'deny-all' + 'IPv6'), 'inet6:KUBE-DST-XEJCS2MW7WUDQSPY');
+});
+
+test('withPositionedRuleId needs a comment to carry the ID', () => {
+  assert.throws(() => withPositionedRuleId('INPUT', ['-j', 'ACCEPT']), /needs a --comment/);
+});
