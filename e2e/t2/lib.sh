@@ -143,15 +143,23 @@ stop_comp() {
 # Processes of ours that lost their pid file (e.g. .cache/t2 removed by hand): scan /proc for our
 # binaries whose command line names this repository's .cache/t2.
 orphan_pids() {
-  local d pid exe name c
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
-    exe=$(readlink "$d/exe" 2>/dev/null) || continue
-    name=$(basename "${exe% (deleted)}")
+  local f pid c
+  local -a found=()
+  # candidates: command lines naming our state dir (one grep over /proc), then verified
+  for f in $(grep -lsF "$T2_DIR/" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
     for c in "${COMPONENTS[@]}"; do
-      if [[ $name == "$c" ]] && pid_is_ours "$pid" "$c"; then echo "$pid $c"; fi
+      if pid_is_ours "$pid" "$c"; then found+=("$c $pid"); fi
     done
   done
+  # print in stop order (reverse start order)
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    for f in "${found[@]}"; do
+      [[ ${f%% *} == "${COMPONENTS[i]}" ]] && echo "${f#* } ${f%% *}"
+    done
+  done
+  return 0
 }
 
 # wait_until <timeout-seconds> <description> <name-for-log> <command...>
@@ -329,13 +337,14 @@ comp_args() {
   esac
 }
 
-# start_and_wait <component> <timeout>
-start_and_wait() {
-  local name=$1 timeout=$2 p t0
-  t0=$(now_ms)
+# launch_comp <component>: check its ports are free and start it (no waiting)
+declare -A LAUNCHED_AT=()
+launch_comp() {
+  local name=$1 p
   for p in $(comp_port "$name"); do
     port_in_use "$p" && t2_die "port $p (for $name) is already in use by another process; pick other ports with T2_PORT_OFFSET=<n> or T2_*_PORT (see tools/k8s/README.md)"
   done
+  LAUNCHED_AT[$name]=$(now_ms)
   comp_args "$name"
   if [[ $name == kwok ]]; then
     # KWOK_WORKDIR keeps kwok from also loading ~/.kwok/kwok.yaml
@@ -345,6 +354,13 @@ start_and_wait() {
   else
     start_comp "$name" "${ARGS[@]}"
   fi
-  wait_until "$timeout" "$name to become healthy" "$name" comp_healthy "$name" || return 1
-  t2_log "$name ready (pid $(comp_pid "$name"), $(( $(now_ms) - t0 )) ms)"
 }
+
+# await_comp <component> <timeout-seconds>
+await_comp() {
+  local name=$1 timeout=$2
+  wait_until "$timeout" "$name to become healthy" "$name" comp_healthy "$name" || return 1
+  t2_log "$name ready (pid $(comp_pid "$name"), $(( $(now_ms) - ${LAUNCHED_AT[$name]:-$(now_ms)} )) ms)"
+}
+
+start_and_wait() { launch_comp "$1" && await_comp "$1" "$2"; }

@@ -4,7 +4,7 @@ import { commandsFor, CANDIDATE_BINARIES, failed, ok, RecordingRunner, type Back
 import { createLogger } from '@portico/service-kit';
 import { Sink } from '@portico/testing';
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
-import { applyForwarding, renderForwarder, selectFamilies } from './forwarder.ts';
+import { applyForwarding, renderForwarder, RESTORE_ATTEMPTS, selectFamilies } from './forwarder.ts';
 
 const nftDecision: BackendDecision = { ok: true, backend: { mode: 'nft', reason: 'test', commands: commandsFor('nft', CANDIDATE_BINARIES)! } };
 
@@ -47,10 +47,13 @@ test('a family whose --test fails: nothing is applied in any family', async () =
   const out = await applyForwarding(cfg(), deps);
   assert.equal(out.ok, false);
   assert.ok(!runner.commandLines().some((l) => l.includes('restore') && !l.includes('--test')), runner.commandLines().join('\n'));
-  const errLine = sink.lines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['level'] === 'error')!;
+  const lines = sink.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+  const errLine = lines.find((l) => l['level'] === 'error')!;
   assert.equal(errLine['op'], 'plan');
   assert.equal(errLine['family'], 'IPv6');
-  assert.match(String(errLine['input']), /\*nat/, 'the rendered input is logged with the error');
+  const input = lines.find((l) => l['event'] === 'failedInput')!;
+  assert.equal(input['level'], 'debug', 'full rule sets are logged at debug level only');
+  assert.match(String(input['input']), /\*nat/);
 });
 
 test('IPv6 forwarding sysctl 0: IPv6 skipped with a warning naming the sysctl, IPv4 applied', async () => {
@@ -119,4 +122,32 @@ test('render: per family, jumps included, skipped families as comments', () => {
   const text = renderForwarder(c, sel.families, sel.skipped);
   assert.match(text, /^# IPv4: input of `iptables-restore --noflush`\n\*nat\n/);
   assert.match(text, /-I FORWARD 1 -m comment --comment "lb-forwarder TCP\/80" -j PORTICO-LB-FWD-TCP-80\nCOMMIT\n# IPv6 destinations skipped: net.ipv6.conf.all.forwarding is "0", not "1"\n$/);
+});
+
+test('a restore refused after --test passed (a sibling container changed the table) is re-read, re-planned and retried', async () => {
+  let failures = 1;
+  const { runner, deps, sink } = setup((c) => {
+    if (c.cmd === 'iptables-nft-restore' && !c.args.includes('--test') && failures > 0) {
+      failures--;
+      return failed(4, 'iptables-nft-restore: line 9 failed: Resource temporarily unavailable\n');
+    }
+    return ok('');
+  });
+  const out = await applyForwarding(cfg({ DEST_IPS: '10.43.0.10' }), { ...deps, retryDelayMs: 1 });
+  assert.equal(out.ok, true);
+  assert.deepEqual(runner.commandLines(), [
+    'iptables-nft-save',
+    'iptables-nft-restore --noflush --test -w',
+    'iptables-nft-restore --noflush -w',
+    'iptables-nft-save',
+    'iptables-nft-restore --noflush -w',
+  ]);
+  assert.ok(sink.lines().some((l) => /re-reading and retrying/.test(l)));
+});
+
+test('a restore that keeps failing gives up after RESTORE_ATTEMPTS tries', async () => {
+  const { runner, deps } = setup((c) => (c.cmd === 'iptables-nft-restore' && !c.args.includes('--test') ? failed(4, 'line 2 failed\n') : ok('')));
+  const out = await applyForwarding(cfg({ DEST_IPS: '10.43.0.10' }), { ...deps, retryDelayMs: 1 });
+  assert.equal(out.ok, false);
+  assert.equal(runner.commandLines().filter((l) => l === 'iptables-nft-restore --noflush -w').length, RESTORE_ATTEMPTS);
 });

@@ -66,13 +66,20 @@ export interface ApplyDeps {
   readonly sysctl: SysctlReader;
   /** Detects the iptables backend (probe.ts), honouring any override. */
   readonly detect: () => Promise<BackendDecision>;
+  /** Pause before re-reading after a failed restore. @default 200 */
+  readonly retryDelayMs?: number;
 }
+
+/** Restores tried per family before giving up (the first one after a successful --test). */
+export const RESTORE_ATTEMPTS = 3;
 
 export type ApplyOutcome = { readonly ok: true; readonly families: readonly IPFamily[]; readonly skipped: readonly SkippedFamily[] } | { readonly ok: false; readonly reason: string };
 
 /**
  * Reads what the namespace holds, plans each family, checks every plan with `--test`, then applies
- * ONE restore per family. Nothing is written when a family cannot be planned or tested.
+ * ONE restore per family. Nothing is written when a family cannot be planned or tested. A restore
+ * the kernel refuses after its `--test` passed (a concurrent change by a sibling container) is
+ * retried after re-reading, up to {@link RESTORE_ATTEMPTS} times.
  */
 export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Promise<ApplyOutcome> {
   const { log } = deps;
@@ -104,18 +111,37 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
       await iptablesRestore(deps.runner, cmds, tables, { test: true });
       plans.push({ family, tables });
     } catch (err) {
-      log.error({ err, op: 'plan', family, input: planText(planRestore(cfg, family)) }, `cannot prepare the ${family} rules; nothing applied`);
+      if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input: planText(planRestore(cfg, family)) }, 'rules that could not be prepared');
+      log.error({ err, op: 'plan', family }, `cannot prepare the ${family} rules; nothing applied`);
       return { ok: false, reason: `${family}: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
-  for (const { family, tables } of plans) {
+  for (const plan of plans) {
+    const { family } = plan;
     const cmds = backend.commands[family];
-    if (log.isLevelEnabled('debug')) log.debug({ event: 'restoreInput', family, input: planText(tables) }, `${cmds.restore} input`);
-    try {
-      await iptablesRestore(deps.runner, cmds, tables);
-    } catch (err) {
-      log.error({ err, op: 'restore', family, input: planText(tables) }, `${cmds.restore} failed`);
-      return { ok: false, reason: `${family}: ${err instanceof Error ? err.message : String(err)}` };
+    let tables = plan.tables;
+    for (let attempt = 1; ; attempt++) {
+      if (log.isLevelEnabled('debug')) log.debug({ event: 'restoreInput', family, attempt, input: planText(tables) }, `${cmds.restore} input`);
+      try {
+        await iptablesRestore(deps.runner, cmds, tables);
+        break;
+      } catch (err) {
+        if (attempt >= RESTORE_ATTEMPTS) {
+          if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input: planText(tables) }, `${cmds.restore} input that failed`);
+          log.error({ err, op: 'restore', family, attempt }, `${cmds.restore} failed`);
+          return { ok: false, reason: `${family}: ${err instanceof Error ? err.message : String(err)}` };
+        }
+        // Another container of the same pod may have changed the table between our read and our
+        // write (legacy iptables refuses a replace of a table that changed). Re-read, re-plan, retry.
+        log.warn({ err, op: 'restore', family, attempt }, `${cmds.restore} failed; re-reading and retrying`);
+        await new Promise((r) => setTimeout(r, deps.retryDelayMs ?? 200));
+        try {
+          tables = planRestore(cfg, family, (await iptablesSave(deps.runner, cmds)).ruleset);
+        } catch (readErr) {
+          log.error({ err: readErr, op: 'plan', family }, `cannot re-read the ${family} rules`);
+          return { ok: false, reason: `${family}: ${readErr instanceof Error ? readErr.message : String(readErr)}` };
+        }
+      }
     }
     const own = chainRules(cfg, family);
     log.info({ event: 'rulesApplied', family, command: cmds.restore, rulesWritten: ruleCount(tables), chainRules: own.nat.ops.length + own.filter.ops.length }, `${family} rules applied in one ${cmds.restore}`);

@@ -44,8 +44,6 @@ export interface App {
   readonly registry: Registry;
   readonly metrics: AgentMetrics;
   readiness(): Readiness;
-  /** Resolves after the next sync that starts after this call completes. */
-  nextSync(): Promise<SyncResult>;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -68,7 +66,6 @@ export function createApp(deps: AppDeps): App {
   let firstSyncDone = false;
   let lastOutcome: SyncResult['outcome'] | undefined;
   let lastRunEnd = clock.now();
-  let waiters: ((r: SyncResult) => void)[] = [];
 
   const snapshot = (): NetpolSnapshot =>
     toNetpolSnapshot({ Pod: pods.list(), Namespace: namespaces.list(), NetworkPolicy: policies.list(), Node: nodes.list() });
@@ -99,9 +96,6 @@ export function createApp(deps: AppDeps): App {
       },
       r.drift ? 'sync repaired drift in the kernel' : 'sync done',
     );
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f(r);
     deps.onSync?.(r);
     return r.outcome === 'failed' ? 'retry' : 'ok';
   };
@@ -137,7 +131,6 @@ export function createApp(deps: AppDeps): App {
     registry,
     metrics,
     readiness,
-    nextSync: () => new Promise<SyncResult>((resolve) => waiters.push(resolve)),
     async start() {
       log.info({ event: 'starting', config: { ...config, kubeconfig: config.kubeconfig ? '(set)' : undefined }, server: client.server, backend: deps.kernel.tools.backend }, 'netpol-agent starting');
       for (const c of caches) c.start();

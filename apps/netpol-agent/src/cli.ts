@@ -183,8 +183,10 @@ export function createProgram(deps: CliDeps = {}): Program {
         flags: runFlags(),
         run: async (ctx) => {
           const built = runConfig(ctx.values);
-          if ('issues' in built) {
-            for (const i of built.issues) err(ctx.io, 'run', `invalid ${i.field}: ${JSON.stringify(i.value)}: ${i.reason}`);
+          const problems = 'issues' in built ? built.issues.map((i) => `invalid ${i.field}: ${JSON.stringify(i.value)}: ${i.reason}`) : [];
+          for (const p of ctx.positionals) problems.push(`unexpected argument ${JSON.stringify(p)} (run takes flags only)`);
+          if ('issues' in built || problems.length) {
+            for (const p of problems) err(ctx.io, 'run', p);
             return ExitCode.usage;
           }
           if (!deps.startAgent) throw new Error('bug: run needs startAgent');

@@ -65,6 +65,14 @@ function validNodePortRange(v: string): string | undefined {
   return undefined;
 }
 
+/** iptables' limit match takes at most 10000 events per second (`Rate too fast` beyond that). */
+function validLimit(v: string): string | undefined {
+  const m = /^([1-9]\d*)\/(second|minute|hour|day)$/.exec(v);
+  if (!m) return 'must be <n>/<second|minute|hour|day> with n >= 1';
+  const perSecondUnits = { second: 1, minute: 60, hour: 3600, day: 86400 }[m[2] as 'second'];
+  return Number(m[1]) > 10000 * perSecondUnits ? 'iptables accepts at most 10000/second' : undefined;
+}
+
 function parseFamilies(v: readonly string[]): readonly Family[] | 'auto' | undefined {
   if (v.length === 1 && v[0]!.toLowerCase() === 'auto') return 'auto';
   const out: Family[] = [];
@@ -133,7 +141,7 @@ export function policyFlags(): FlagSpec[] {
       env: 'PORTICO_NFLOG_LIMIT',
       default: '10/minute',
       description: 'Rate limit of denied-packet logs, <n>/<second|minute|hour|day>',
-      validate: (v: string) => (/^[1-9]\d*\/(second|minute|hour|day)$/.test(v) ? undefined : 'must be <n>/<second|minute|hour|day> with n >= 1'),
+      validate: (v: string) => validLimit(v),
     },
     { name: 'nflog-limit-burst', type: 'int', env: 'PORTICO_NFLOG_LIMIT_BURST', default: 10, description: 'Burst of denied-packet logs', validate: (v: number) => (v >= 1 && v <= 10000 ? undefined : 'must be 1-10000') },
     {

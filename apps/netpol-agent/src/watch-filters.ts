@@ -52,8 +52,8 @@ export function slimPod(p: Obj): Obj {
     spec: {
       ...(spec['nodeName'] ? { nodeName: spec['nodeName'] } : {}),
       ...(spec['hostNetwork'] ? { hostNetwork: true } : {}),
+      // Only regular containers' named ports count (as in kube-router and the core).
       containers: keepPorts(spec['containers']) ?? [],
-      ...(Array.isArray(spec['initContainers']) ? { initContainers: keepPorts(spec['initContainers']) } : {}),
     },
     status: {
       ...(status['phase'] ? { phase: status['phase'] } : {}),

@@ -177,7 +177,7 @@ export class Caches {
         () => {
           if (this.#endpointSlices === lw) this.#changed({ kind: 'endpointSlicesSynced' });
         },
-        () => {}, // stopped before it synced
+        () => undefined, // stopped before it synced
       );
       o.log.info({ event: 'endpointSlicesWatchStarted' }, 'watching EndpointSlices (a LoadBalancer Service has externalTrafficPolicy Local)');
     } else if (!needed && this.#endpointSlices) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseFlags, runProgram } from '@portico/service-kit';
 import { Sink } from '@portico/testing';
@@ -21,6 +22,11 @@ async function run(argv: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 describe('run config', () => {
+  it('VERSION is the release in the root package.json (it names the default forwarder image)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(VERSION, pkg.version);
+  });
+
   it('defaults: K3s ServiceLB settings, Portico forwarder image, leader election on', () => {
     const c = config([]);
     assert.deepEqual(c.core, { namespace: 'kube-system', image: DEFAULT_FORWARDER_IMAGE, defaultPriorityClassName: 'system-node-critical', program: 'k3s', rootless: false });

@@ -29,6 +29,7 @@ import type { Logger, Readiness } from '@portico/service-kit';
 import {
   buildIndex,
   deletedDaemonSetEvent,
+  isPodReady,
   hasCleanupFinalizer,
   needsCleanup,
   needsDaemonSetUpdate,
@@ -37,6 +38,7 @@ import {
   wantsLoadBalancer,
   type DaemonSet,
   type Node,
+  type Pod,
   type Service,
   type ServiceEvent,
   type ServiceLBConfig,
@@ -90,6 +92,19 @@ export function nodeChangeMatters(old: Node, node: Node): boolean {
     (old.spec?.unschedulable ?? false) !== (node.spec?.unschedulable ?? false) ||
     !same(old.status?.addresses, node.status?.addresses) ||
     (old.metadata?.deletionTimestamp ?? '') !== (node.metadata?.deletionTimestamp ?? '')
+  );
+}
+
+/** Whether a svclb Pod update can change the ingress or the hostPort diagnosis. */
+export function podChangeMatters(old: Pod, pod: Pod): boolean {
+  const ready = (p: Pod): boolean => isPodReady(p);
+  return (
+    (old.spec?.nodeName ?? '') !== (pod.spec?.nodeName ?? '') ||
+    (old.status?.podIP ?? '') !== (pod.status?.podIP ?? '') ||
+    (old.status?.phase ?? '') !== (pod.status?.phase ?? '') ||
+    ready(old) !== ready(pod) ||
+    (old.metadata?.deletionTimestamp ?? '') !== (pod.metadata?.deletionTimestamp ?? '') ||
+    !same(old.metadata?.labels, pod.metadata?.labels)
   );
 }
 
@@ -215,6 +230,8 @@ export class ServiceLBController {
           if (isRelevant(ev.object, names)) this.#enqueue(key);
         } else if (ev.type === 'delete') {
           if (isRelevant(ev.object, names) || this.#states.has(key)) this.#enqueue(key);
+        } else if (this.#isOwnWrite(key, ev.object)) {
+          // The echo of our own write: the index already shows it (see #written).
         } else if (serviceChangeMatters(ev.old!, ev.object, names)) {
           this.#enqueue(key);
         }
@@ -232,9 +249,11 @@ export class ServiceLBController {
         if (ev.kind === 'daemonSet' && ev.type === 'update') {
           const o = ev.old!.metadata;
           const n = ev.object.metadata;
-          // DaemonSet status churn (numberReady, ...) does not change what we own.
+          // DaemonSet status churn (numberReady, ...) does not change what we own; nor does our own apply.
           if (o?.generation === n?.generation && same(o?.labels, n?.labels) && (o?.deletionTimestamp ?? '') === (n?.deletionTimestamp ?? '')) return;
+          if (this.writer.isOwnApply(n?.name ?? '', n?.resourceVersion)) return;
         }
+        if (ev.kind === 'pod' && ev.type === 'update' && !podChangeMatters(ev.old! as Pod, ev.object as Pod)) return;
         this.#enqueue(`${namespace}/${name}`);
         return;
       }
@@ -353,6 +372,12 @@ export class ServiceLBController {
       this.#index = { version, index: buildIndex({ ...snapshot, services }, this.#o.core) };
     }
     return this.#index.index;
+  }
+
+  /** Whether a cached Service version is one our own writes produced (or were based on). */
+  #isOwnWrite(key: string, svc: Service): boolean {
+    const rv = svc.metadata?.resourceVersion;
+    return rv !== undefined && (this.#written.get(key)?.rvs.includes(rv) ?? false);
   }
 
   /** Records the Service a write of ours returned (see #written). */

@@ -29,7 +29,9 @@ export class RecordingEvents implements EventSink {
     const o = 'metadata' in obj && obj.metadata ? { namespace: obj.metadata.namespace, name: obj.metadata.name } : (obj as { namespace?: string; name: string });
     this.events.push({ object: `${o.namespace}/${o.name}`, type, reason, message });
   }
-  async flush(): Promise<void> {}
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
   reasons(object?: string): string[] {
     return this.events.filter((e) => object === undefined || e.object === object).map((e) => e.reason);
   }

@@ -208,6 +208,11 @@ export class Writer {
     return { changed, skipped: false, repaired };
   }
 
+  /** Whether `resourceVersion` of DaemonSet `name` is the result of our last apply (its watch echo). */
+  isOwnApply(name: string, resourceVersion: string | undefined): boolean {
+    return resourceVersion !== undefined && this.#applied.get(name)?.resourceVersion === resourceVersion;
+  }
+
   /** Deletes a DaemonSet of the LB namespace; returns whether something was deleted (false on 404). */
   async deleteDaemonSet(namespace: string, name: string, signal?: AbortSignal): Promise<boolean> {
     this.#applied.delete(name);

@@ -158,9 +158,13 @@ class KubeConfigTransport implements HttpTransport {
 
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(this.server + req.path + queryString(req.query));
+    const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
     const opts: import('node:https').RequestOptions = {
       method: req.method,
-      headers: { 'User-Agent': this.#userAgent, ...req.headers },
+      // Always an explicit Content-Length: Node does not chunk DELETE bodies by default, and a
+      // DELETE with DeleteOptions but no length would leave its body on the keep-alive connection
+      // to be read as the next request (found by the T2 apply suite).
+      headers: { 'User-Agent': this.#userAgent, ...req.headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
     };
     try {
       await this.#kc.applyToHTTPSOptions(opts);
@@ -183,7 +187,7 @@ class KubeConfigTransport implements HttpTransport {
       req.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('close', () => req.signal?.removeEventListener('abort', onAbort));
       r.on('error', (err) => reject(req.signal?.aborted ? req.signal.reason : new KubeTransportError(`${req.method} ${url.pathname}: ${err.message}`, { cause: err })));
-      r.end(req.body);
+      r.end(body);
     });
   }
 

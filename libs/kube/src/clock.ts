@@ -12,14 +12,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The process clock. Timers are unref'd: a pending backoff never keeps the process alive on its own. */
+/**
+ * The process clock. Timers are ordinary (ref'd) Node timers: a campaigning elector or a backing-off
+ * watch keeps the process alive, as it should; every component clears its timers on stop().
+ */
 export const realClock: Clock = Object.freeze({
   now: () => Date.now(),
-  setTimeout: (fn: () => void, ms: number): TimerHandle => {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref();
-    return t;
-  },
+  setTimeout: (fn: () => void, ms: number): TimerHandle => setTimeout(fn, Math.max(0, ms)),
   clearTimeout: (handle: TimerHandle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 });
 

@@ -243,13 +243,15 @@ export class LeaderElector {
     } catch (err) {
       done = Promise.reject(err);
     }
-    const bound = sleep(this.#clock, this.renewDeadlineMs).then(() => {
-      this.#log.warn({ event: 'onStoppedLeadingSlow', lease: this.lease }, 'onStoppedLeading did not finish in time');
-    });
+    const bound = new AbortController();
+    const slow = sleep(this.#clock, this.renewDeadlineMs, bound.signal).then(
+      () => this.#log.warn({ event: 'onStoppedLeadingSlow', lease: this.lease }, 'onStoppedLeading did not finish in time'),
+      () => undefined,
+    );
     this.#stepDownDone = Promise.race([
       done.catch((err: unknown) => this.#log.error({ event: 'onStoppedLeadingFailed', lease: this.lease, err }, 'onStoppedLeading failed')),
-      bound,
-    ]);
+      slow,
+    ]).finally(() => bound.abort());
   }
 
   /**

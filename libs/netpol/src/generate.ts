@@ -170,6 +170,12 @@ const IPBLOCKS: readonly NetworkPolicyPeer['ipBlock'][] = [
   { cidr: '10.42.1.0/24', except: ['10.42.1.10/32', '10.42.1.14/31'] },
   { cidr: '10.42.2.0/23' },
   { cidr: '10.42.2.13/32' },
+  { cidr: '10.42.1.0/25' },
+  { cidr: '10.42.1.8/29', except: ['10.42.1.12/30'] },
+  { cidr: '10.42.0.0/16', except: ['10.42.1.8/29'] },
+  { cidr: '10.42.2.0/24', except: ['10.42.2.12/30', '10.42.2.16/32'] },
+  { cidr: 'fd00:42:1::/64', except: ['fd00:42:1::8/125'] },
+  { cidr: 'fd00:42:1::8/126' },
   { cidr: '0.0.0.0/0' },
   { cidr: '0.0.0.0/0', except: ['10.42.0.0/16'] },
   { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '192.168.0.0/16'] },
@@ -186,7 +192,7 @@ const IPBLOCKS: readonly NetworkPolicyPeer['ipBlock'][] = [
 ];
 
 function peer(r: Rng): NetworkPolicyPeer {
-  switch (r.int(4)) {
+  switch (r.int(5)) {
     case 0:
       return { podSelector: podPeerSelector(r) };
     case 1:
@@ -220,12 +226,12 @@ const PORTS: readonly NetworkPolicyPort[] = [
   { port: 'dns' },
 ];
 
-/** Absent, empty, or 1-2 items. */
+/** Absent, empty, or 1-3 items. */
 function list<T>(r: Rng, make: () => T): T[] | undefined {
-  const k = r.int(6);
+  const k = r.int(7);
   if (k === 0) return undefined;
   if (k === 1) return [];
-  const n = k <= 4 ? 1 : 2;
+  const n = k <= 3 ? 1 : k <= 5 ? 2 : 3;
   return Array.from({ length: n }, make);
 }
 

@@ -156,99 +156,111 @@ function prepare(snapshot: NetpolSnapshot, options: OracleOptions): Prepared {
   return out;
 }
 
-/** Evaluates one new connection under NetworkPolicy semantics. */
-const NO_OPTIONS: OracleOptions = Object.freeze({});
+const parsed = new Map<string, IP | undefined>();
 
-export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: OracleOptions = NO_OPTIONS): Verdict {
-  const src = parseIP(conn.srcIP);
-  const dst = parseIP(conn.dstIP);
-  if (!src || !dst) throw new Error(`evaluate: unparseable address in ${JSON.stringify(conn)}`);
-  if (src.v6 !== dst.v6) throw new Error(`evaluate: mixed address families in ${JSON.stringify(conn)}`);
-  const v6 = src.v6;
+function ipOf(s: string): IP | undefined {
+  if (parsed.has(s)) return parsed.get(s);
+  const ip = parseIP(s);
+  if (parsed.size > 100_000) parsed.clear();
+  parsed.set(s, ip);
+  return ip;
+}
 
-  const idx = prepare(snapshot, options);
-  const nsLabels = idx.nsLabels;
-  const resolve = (ip: IP): PodEp | undefined => idx.pods.get(`${ip.v6 ? 6 : 4}/${ip.value}`);
-  const srcPod = resolve(src);
-  const dstPod = resolve(dst);
-  if (srcPod && dstPod && srcPod.pod === dstPod.pod) return 'allow';
+const ipKey = (ip: IP): string => `${ip.v6 ? 6 : 4}/${ip.value}`;
 
-  const localTo = (node: string, ip: IP): boolean => idx.local.get(node)?.has(`${ip.v6 ? 6 : 4}/${ip.value}`) ?? false;
-
-  const peerMatches = (peers: readonly NetworkPolicyPeer[] | null | undefined, policyNs: string, peerIP: IP, peerPod: PodEp | undefined): boolean => {
-    if (!peers || peers.length === 0) return true;
-    for (const e of peers) {
-      if (e.ipBlock && !e.podSelector && !e.namespaceSelector) {
-        const cidr = parseCIDR(e.ipBlock.cidr);
-        if (!cidr || cidr.v6 !== peerIP.v6 || !ipInCIDR(peerIP, cidr)) continue;
-        const excepted = (e.ipBlock.except ?? []).some((x) => {
-          const c = parseCIDR(x);
-          return c !== undefined && ipInCIDR(peerIP, c);
-        });
-        if (!excepted) return true;
-        continue;
-      }
-      if (!peerPod) continue;
-      let nsOk: boolean;
-      if (e.namespaceSelector == null) nsOk = peerPod.ns === policyNs;
-      else {
-        const labels = nsLabels.get(peerPod.ns);
-        nsOk = labels !== undefined && matchesSelector(e.namespaceSelector, labels);
-      }
-      const podOk = e.podSelector == null || matchesSelector(e.podSelector, peerPod.labels);
-      if (nsOk && podOk) return true;
+/** peersMatch of spec 7: empty = everyone; ipBlock alone matches addresses; selectors match pods only. */
+function peersMatch(idx: Prepared, peers: readonly NetworkPolicyPeer[] | null | undefined, policyNs: string, peerIP: IP, peerPod: PodEp | undefined): boolean {
+  if (!peers || peers.length === 0) return true;
+  for (const e of peers) {
+    if (e.ipBlock && !e.podSelector && !e.namespaceSelector) {
+      const cidr = parseCIDR(e.ipBlock.cidr);
+      if (!cidr || cidr.v6 !== peerIP.v6 || !ipInCIDR(peerIP, cidr)) continue;
+      const excepted = (e.ipBlock.except ?? []).some((x) => {
+        const c = parseCIDR(x);
+        return c !== undefined && ipInCIDR(peerIP, c);
+      });
+      if (!excepted) return true;
+      continue;
     }
-    return false;
-  };
+    if (!peerPod) continue;
+    let nsOk: boolean;
+    if (e.namespaceSelector == null) nsOk = peerPod.ns === policyNs;
+    else {
+      const labels = idx.nsLabels.get(peerPod.ns);
+      nsOk = labels !== undefined && matchesSelector(e.namespaceSelector, labels);
+    }
+    const podOk = e.podSelector == null || matchesSelector(e.podSelector, peerPod.labels);
+    if (nsOk && podOk) return true;
+  }
+  return false;
+}
 
-  const portMatches = (ports: readonly NetworkPolicyPort[] | null | undefined, destination: PodEp | undefined): boolean => {
-    if (!ports || ports.length === 0) return true;
-    for (const pp of ports) {
-      if ((pp.protocol ?? 'TCP') !== conn.proto) continue;
-      if (pp.port == null) return true;
-      if (typeof pp.port === 'number') {
-        if (pp.endPort == null ? conn.dstPort === pp.port : pp.port <= conn.dstPort && conn.dstPort <= pp.endPort) return true;
-      } else if (destination) {
-        for (const c of destination.pod.spec?.containers ?? []) {
-          for (const cp of c.ports ?? []) {
-            if (cp.name === pp.port && (cp.protocol ?? 'TCP') === conn.proto && cp.containerPort === conn.dstPort) return true;
-          }
+/** portsMatch of spec 7: named ports resolve on the destination pod's container ports. */
+function portsMatch(ports: readonly NetworkPolicyPort[] | null | undefined, conn: Connection, destination: PodEp | undefined): boolean {
+  if (!ports || ports.length === 0) return true;
+  for (const pp of ports) {
+    if ((pp.protocol ?? 'TCP') !== conn.proto) continue;
+    if (pp.port == null) return true;
+    if (typeof pp.port === 'number') {
+      if (pp.endPort == null ? conn.dstPort === pp.port : pp.port <= conn.dstPort && conn.dstPort <= pp.endPort) return true;
+    } else if (destination) {
+      for (const c of destination.pod.spec?.containers ?? []) {
+        for (const cp of c.ports ?? []) {
+          if (cp.name === pp.port && (cp.protocol ?? 'TCP') === conn.proto && cp.containerPort === conn.dstPort) return true;
         }
       }
     }
-    return false;
-  };
+  }
+  return false;
+}
 
-  const directionAllowed = (dir: 'Ingress' | 'Egress', subject: PodEp, peerIP: IP, peerPod: PodEp | undefined): boolean => {
-    const selecting = (idx.policiesByNs.get(subject.ns) ?? []).filter(
-      (p) =>
-        matchesSelector(p.spec.podSelector ?? {}, subject.labels) &&
-        policyTypes(p).includes(dir),
-    );
-    if (selecting.length === 0) return true;
-    const destination = dir === 'Egress' ? peerPod : subject;
-    for (const p of selecting) {
-      const ns = p.metadata.namespace ?? 'default';
-      if (dir === 'Ingress') {
-        for (const r of p.spec.ingress ?? []) if (portMatches(r.ports, destination) && peerMatches(r.from, ns, peerIP, peerPod)) return true;
-      } else {
-        for (const r of p.spec.egress ?? []) if (portMatches(r.ports, destination) && peerMatches(r.to, ns, peerIP, peerPod)) return true;
-      }
+/** directionAllowed of spec 7: not isolated, or some rule of some selecting policy matches. */
+function directionAllowed(
+  idx: Prepared,
+  dir: 'Ingress' | 'Egress',
+  subject: PodEp,
+  peerIP: IP,
+  peerPod: PodEp | undefined,
+  conn: Connection,
+): boolean {
+  let isolated = false;
+  const destination = dir === 'Egress' ? peerPod : subject;
+  for (const p of idx.policiesByNs.get(subject.ns) ?? []) {
+    if (!matchesSelector(p.spec.podSelector ?? {}, subject.labels) || !policyTypes(p).includes(dir)) continue;
+    isolated = true;
+    const ns = p.metadata.namespace ?? 'default';
+    if (dir === 'Ingress') {
+      for (const r of p.spec.ingress ?? []) if (portsMatch(r.ports, conn, destination) && peersMatch(idx, r.from, ns, peerIP, peerPod)) return true;
+    } else {
+      for (const r of p.spec.egress ?? []) if (portsMatch(r.ports, conn, destination) && peersMatch(idx, r.to, ns, peerIP, peerPod)) return true;
     }
-    return false;
-  };
+  }
+  return !isolated;
+}
 
-  let egressOk = true;
+const NO_OPTIONS: OracleOptions = Object.freeze({});
+
+/** Evaluates one new connection under NetworkPolicy semantics. */
+export function evaluate(snapshot: NetpolSnapshot, conn: Connection, options: OracleOptions = NO_OPTIONS): Verdict {
+  const src = ipOf(conn.srcIP);
+  const dst = ipOf(conn.dstIP);
+  if (!src || !dst) throw new Error(`evaluate: unparseable address in ${JSON.stringify(conn)}`);
+  if (src.v6 !== dst.v6) throw new Error(`evaluate: mixed address families in ${JSON.stringify(conn)}`);
+  const idx = prepare(snapshot, options);
+  const srcPod = idx.pods.get(ipKey(src));
+  const dstPod = idx.pods.get(ipKey(dst));
+  if (srcPod && dstPod && srcPod.pod === dstPod.pod) return 'allow';
+  const localTo = (node: string, ip: IP): boolean => idx.local.get(node)?.has(ipKey(ip)) ?? false;
+
   if (srcPod) {
     const range = options.nodePortRange === undefined ? '30000-32767' : options.nodePortRange;
     const m = range === null ? null : /^(\d+)[:-](\d+)$/.exec(range);
     const nodePortExempt = m !== null && localTo(srcPod.node, dst) && conn.dstPort >= Number(m[1]) && conn.dstPort <= Number(m[2]);
-    egressOk = nodePortExempt || directionAllowed('Egress', srcPod, dst, dstPod);
+    if (!nodePortExempt && !directionAllowed(idx, 'Egress', srcPod, dst, dstPod, conn)) return 'deny';
   }
-  let ingressOk = true;
   if (dstPod) {
     const nodeLocal = (options.nodeLocalAccept ?? true) && localTo(dstPod.node, src);
-    ingressOk = nodeLocal || directionAllowed('Ingress', dstPod, src, srcPod);
+    if (!nodeLocal && !directionAllowed(idx, 'Ingress', dstPod, src, srcPod, conn)) return 'deny';
   }
-  return egressOk && ingressOk ? 'allow' : 'deny';
+  return 'allow';
 }

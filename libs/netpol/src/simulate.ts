@@ -1,4 +1,4 @@
-import { type CIDR, type IP, ipInCIDR, parseCIDR, parseIP } from './ip.ts';
+import { type CIDR, type IP, maskOf, parseCIDR, parseIP } from './ip.ts';
 import type { BuiltinChain, Chain, DesiredState, Family, FamilyState, IpSet, Rule } from './types.ts';
 
 /**
@@ -46,7 +46,9 @@ interface CompiledSet {
 interface CompiledState {
   readonly chains: Map<string, Chain>;
   readonly sets: Map<string, CompiledSet>;
-  readonly cidrs: Map<string, CIDR>;
+  readonly cidrs: Map<string, CIDR & { mask: bigint }>;
+  /** Portico's rules of each built-in chain: the `first` ones, then the `after-last-kube` ones. */
+  readonly builtin: Readonly<Record<BuiltinChain, readonly Rule[]>>;
 }
 
 const compiled = new WeakMap<FamilyState, CompiledState>();
@@ -79,6 +81,15 @@ function compile(state: FamilyState): CompiledState {
       chains: new Map(state.chains.map((ch) => [ch.name, ch])),
       sets: new Map(state.ipsets.map((s) => [s.name, compileSet(s)])),
       cidrs: new Map(),
+      builtin: Object.fromEntries(
+        (['INPUT', 'FORWARD', 'OUTPUT'] as const).map((hook) => [
+          hook,
+          [
+            ...state.builtinRules.filter((b) => b.chain === hook && b.placement === 'first').map((b) => b.rule),
+            ...state.builtinRules.filter((b) => b.chain === hook && b.placement === 'after-last-kube').map((b) => b.rule),
+          ],
+        ]),
+      ) as Record<BuiltinChain, Rule[]>,
     };
     compiled.set(state, c);
   }
@@ -103,30 +114,59 @@ interface Ctx {
   readonly src: IP;
   readonly dst: IP;
   readonly pkt: SimPacket;
-  readonly local: readonly IP[];
+  readonly local: ReadonlySet<string>;
   mark: number;
   readonly trace: string[];
   depth: number;
 }
 
-function cidrOf(ctx: Ctx, s: string): CIDR {
+function cidrOf(ctx: Ctx, s: string): CIDR & { mask: bigint } {
   let c = ctx.st.cidrs.get(s);
   if (!c) {
-    c = parseCIDR(s);
-    if (!c) throw new Error(`simulate: bad address ${s}`);
+    const p = parseCIDR(s);
+    if (!p) throw new Error(`simulate: bad address ${s}`);
+    c = { ...p, mask: maskOf(p.v6, p.prefix) };
     ctx.st.cidrs.set(s, c);
   }
   return c;
 }
 
+function inCidr(ip: IP, c: CIDR & { mask: bigint }): boolean {
+  return ip.v6 === c.v6 && (ip.value & c.mask) === c.value;
+}
+
+const parsed = new Map<string, IP | undefined>();
+
+/** parseIP with a bounded cache: simulations repeat the same few addresses many times. */
+function ipOf(s: string): IP | undefined {
+  if (parsed.has(s)) return parsed.get(s);
+  const ip = parseIP(s);
+  if (parsed.size > 100_000) parsed.clear();
+  parsed.set(s, ip);
+  return ip;
+}
+
+const ipKey = (ip: IP): string => `${ip.v6 ? 6 : 4}/${ip.value}`;
+
 function isLocal(ctx: Ctx, ip: IP): boolean {
-  return ctx.local.some((l) => l.v6 === ip.v6 && l.value === ip.value);
+  return ctx.local.has(ipKey(ip));
+}
+
+const localCache = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function localSet(addresses: readonly string[]): ReadonlySet<string> {
+  let s = localCache.get(addresses);
+  if (!s) {
+    s = new Set(addresses.map((a) => parseIP(a)).filter((a): a is IP => a !== undefined).map(ipKey));
+    localCache.set(addresses, s);
+  }
+  return s;
 }
 
 function matches(ctx: Ctx, r: Rule): boolean {
   const p = ctx.pkt;
-  if (r.source !== undefined && !ipInCIDR(ctx.src, cidrOf(ctx, r.source))) return false;
-  if (r.destination !== undefined && !ipInCIDR(ctx.dst, cidrOf(ctx, r.destination))) return false;
+  if (r.source !== undefined && !inCidr(ctx.src, cidrOf(ctx, r.source))) return false;
+  if (r.destination !== undefined && !inCidr(ctx.dst, cidrOf(ctx, r.destination))) return false;
   if (r.protocol !== undefined && r.protocol !== p.proto) return false;
   if (r.physdevIsBridged && !p.bridged) return false;
   if (r.addrType) {
@@ -201,22 +241,20 @@ function runRules(ctx: Ctx, chainName: string, rules: readonly Rule[]): Outcome 
  * `localAddresses` are the node's own addresses (addrtype LOCAL).
  */
 export function simulatePacket(state: FamilyState, hook: BuiltinChain, packet: SimPacket, localAddresses: readonly string[]): SimResult {
-  const src = parseIP(packet.src);
-  const dst = parseIP(packet.dst);
+  const src = ipOf(packet.src);
+  const dst = ipOf(packet.dst);
   if (!src || !dst) throw new Error(`simulate: bad packet addresses ${packet.src} -> ${packet.dst}`);
   const ctx: Ctx = {
     st: compile(state),
     src,
     dst,
     pkt: packet,
-    local: localAddresses.map((a) => parseIP(a)).filter((a): a is IP => a !== undefined),
+    local: localSet(localAddresses),
     mark: packet.mark ?? 0,
     trace: [],
     depth: 0,
   };
-  const first = state.builtinRules.filter((b) => b.chain === hook && b.placement === 'first').map((b) => b.rule);
-  const after = state.builtinRules.filter((b) => b.chain === hook && b.placement === 'after-last-kube').map((b) => b.rule);
-  const o = runRules(ctx, hook, [...first, ...after]);
+  const o = runRules(ctx, hook, ctx.st.builtin[hook]);
   return { verdict: o === 'return' ? 'continue' : o, mark: ctx.mark, trace: ctx.trace };
 }
 
@@ -237,6 +275,31 @@ export interface SimConnectionResult {
   readonly hops: readonly { node: string; hook: BuiltinChain; result: SimResult }[];
 }
 
+interface Placement {
+  readonly node: SimNode;
+  readonly kind: 'pod' | 'host';
+}
+
+const placementCache = new WeakMap<readonly SimNode[], Map<string, Placement>>();
+
+/** address key -> where it lives; pod addresses win over host addresses. */
+function placementOf(nodes: readonly SimNode[]): Map<string, Placement> {
+  let m = placementCache.get(nodes);
+  if (!m) {
+    m = new Map();
+    for (const kind of ['pod', 'host'] as const) {
+      for (const node of nodes) {
+        for (const a of kind === 'pod' ? node.podIPs : node.localAddresses) {
+          const ip = parseIP(a);
+          if (ip && !m.has(ipKey(ip))) m.set(ipKey(ip), { node, kind });
+        }
+      }
+    }
+    placementCache.set(nodes, m);
+  }
+  return m;
+}
+
 /**
  * Follows the first packet of a new connection through a cluster: the source node's hook (FORWARD
  * for a pod, OUTPUT for the host, INPUT when the destination is the node itself) and then the
@@ -250,15 +313,10 @@ export function simulateConnection(
 ): SimConnectionResult {
   const v6 = conn.srcIP.includes(':');
   const family: Family = v6 ? 'IPv6' : 'IPv4';
-  const same = (a: string, b: string): boolean => {
-    const x = parseIP(a);
-    const y = parseIP(b);
-    return x !== undefined && y !== undefined && x.v6 === y.v6 && x.value === y.value;
-  };
-  const where = (ip: string): { node: SimNode; kind: 'pod' | 'host' } | undefined => {
-    for (const n of nodes) if (n.podIPs.some((p) => same(p, ip))) return { node: n, kind: 'pod' };
-    for (const n of nodes) if (n.localAddresses.some((p) => same(p, ip))) return { node: n, kind: 'host' };
-    return undefined;
+  const placement = placementOf(nodes);
+  const where = (ip: string): Placement | undefined => {
+    const p = ipOf(ip);
+    return p ? placement.get(ipKey(p)) : undefined;
   };
   const src = where(conn.srcIP);
   const dst = where(conn.dstIP);

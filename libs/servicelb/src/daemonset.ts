@@ -22,6 +22,19 @@ const EXCLUSION_AFFINITY = deepFreeze({
   },
 });
 
+// Parts every svclb DaemonSet shares. Frozen and shared between the objects the core returns (fewer
+// allocations for 10,000 Services); nothing in Portico mutates emitted objects.
+const NET_ADMIN = deepFreeze({ capabilities: { add: ['NET_ADMIN'] } });
+const UPDATE_STRATEGY = deepFreeze({ rollingUpdate: { maxUnavailable: 1 }, type: 'RollingUpdate' });
+const HOST_IPS_ENV: EnvVar = deepFreeze({ name: KlipperEnv.destIPs, valueFrom: { fieldRef: { fieldPath: 'status.hostIPs' } } });
+const SYSCTL_IPV4 = deepFreeze({ name: ForwardingSysctl.IPv4, value: '1' });
+const SYSCTL_IPV6 = deepFreeze({ name: ForwardingSysctl.IPv6, value: '1' });
+const DEST_PROTO_ENV: Readonly<Record<string, EnvVar>> = deepFreeze({
+  SCTP: { name: KlipperEnv.destProto, value: 'SCTP' },
+  TCP: { name: KlipperEnv.destProto, value: 'TCP' },
+  UDP: { name: KlipperEnv.destProto, value: 'UDP' },
+});
+
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object') {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -92,15 +105,17 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
 
   const local = requestsOnlyLocalTraffic(svc);
   const clusterIPs = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).join(',');
+  const srcRangesEnv: EnvVar = { name: KlipperEnv.srcRanges, value: ranges.value };
+  const destIPsEnv: EnvVar = local ? HOST_IPS_ENV : { name: KlipperEnv.destIPs, value: clusterIPs };
   const containers: SvclbContainer[] = ports.map((p) => {
     const protocol = p.protocol || 'TCP';
     const portName = `lb-${protocol.toLowerCase()}-${p.port}`;
     const env: EnvVar[] = [
       { name: KlipperEnv.srcPort, value: String(p.port) },
-      { name: KlipperEnv.srcRanges, value: ranges.value },
-      { name: KlipperEnv.destProto, value: protocol },
-      local ? { name: KlipperEnv.destPort, value: String(p.nodePort ?? 0) } : { name: KlipperEnv.destPort, value: String(p.port) },
-      local ? { name: KlipperEnv.destIPs, valueFrom: { fieldRef: { fieldPath: 'status.hostIPs' } } } : { name: KlipperEnv.destIPs, value: clusterIPs },
+      srcRangesEnv,
+      DEST_PROTO_ENV[protocol] ?? { name: KlipperEnv.destProto, value: protocol },
+      { name: KlipperEnv.destPort, value: String(local ? (p.nodePort ?? 0) : p.port) },
+      destIPsEnv,
     ];
     return {
       env,
@@ -108,14 +123,14 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
       imagePullPolicy: 'IfNotPresent',
       name: portName,
       ports: [{ containerPort: p.port, hostPort: p.port, name: portName, protocol }],
-      securityContext: { capabilities: { add: ['NET_ADMIN'] } },
+      securityContext: NET_ADMIN,
     };
   });
 
   const sysctls: { name: string; value: string }[] = [];
   for (const family of svc.spec?.ipFamilies ?? []) {
-    if (family === 'IPv4') sysctls.push({ name: ForwardingSysctl.IPv4, value: '1' });
-    else if (family === 'IPv6') sysctls.push({ name: ForwardingSysctl.IPv6, value: '1' });
+    if (family === 'IPv4') sysctls.push(SYSCTL_IPV4);
+    else if (family === 'IPv6') sysctls.push(SYSCTL_IPV6);
   }
   const tolerations = [...DEFAULT_TOLERATIONS, ...tol.tolerations];
   const nodeSelector = nodeSelectorFor(svc.metadata?.labels, ctx.allowList, names);
@@ -145,7 +160,7 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
           tolerations,
         },
       },
-      updateStrategy: { rollingUpdate: { maxUnavailable: 1 }, type: 'RollingUpdate' },
+      updateStrategy: UPDATE_STRATEGY,
     },
   };
   // Every object above is written with its keys in canonical (sorted) order, so no sorting copy is

@@ -202,6 +202,16 @@ describe('iptables backends', () => {
     assert.equal(await f.terminate(), 0);
   });
 
+  test('two legacy containers starting at the same time both apply (restore retried if the table changed)', async () => {
+    const a = start(t, { ...klipperEnv({ srcPort: 8081, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 }), PORTICO_IPTABLES_BACKEND: 'legacy' });
+    const b = start(t, { ...klipperEnv({ srcPort: 8082, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 }), PORTICO_IPTABLES_BACKEND: 'legacy' });
+    await Promise.all([a.handedOff(), b.handedOff()]);
+    assert.match(t.probe('tcp', ADDR.pod4, 8081, ADDR.client4), echoFrom(ADDR.podBackend4));
+    assert.match(t.probe('tcp', ADDR.pod4, 8082, ADDR.client4), echoFrom(ADDR.podBackend4));
+    assert.equal(await a.terminate(), 0);
+    assert.equal(await b.terminate(), 0);
+  });
+
   test('auto after a legacy run in the same pod stays on legacy (the backend holding rules wins)', async () => {
     const f = start(t, klipperEnv({ srcPort: 53, proto: 'UDP', destPort: 5353, destIPs: ADDR.backend4 }));
     await f.handedOff();

@@ -455,8 +455,8 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     summary.chainsRewritten++;
   }
 
-  for (const c of table.chains.values()) {
-    if (!isOwnedChain(c.name) || desiredChains.has(c.name)) continue;
+  const stale = [...table.chains.values()].filter((c) => isOwnedChain(c.name) && !desiredChains.has(c.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const c of stale) {
     const ref = foreignChainRefs.get(c.name);
     if (ref) {
       // Emptied (an empty chain just returns) but kept, so the foreign rule stays valid.

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { evaluate, type NetpolSnapshot, type NetworkPolicy } from '@portico/netpol';
 import { node as nodeObj, ns, pod, snapshot } from '../../src/test-fixtures.ts';
-import { NODE_BIN, Topology, sh, type PodSpec, type ProbeSpec } from './topology.ts';
+import { NODE_BIN, Topology, sh, type NodeSpec, type PodSpec, type ProbeSpec } from './topology.ts';
 
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = join(REPO, 'apps/netpol-agent/src/main.ts');
@@ -20,12 +20,27 @@ export const POD_TCP = [80, 8080, 9002];
 export const POD_UDP = [53];
 export const NODE_TCP = [80];
 
+/** Nodes n1 and n2: addresses on their link, and their pod CIDRs. */
+export const NODES: readonly NodeSpec[] = [
+  { name: 'n1', ipv4: '192.168.77.1', ipv6: 'fd77::1', podCIDRv4: '10.42.0.0/24', podCIDRv6: 'fd42::/64' },
+  { name: 'n2', ipv4: '192.168.77.2', ipv6: 'fd77::2', podCIDRv4: '10.42.1.0/24', podCIDRv6: 'fd42:1::/64' },
+];
+
+const podOn = (ns: string, name: string, node: 'n1' | 'n2', host: number, labels: Record<string, string>) => ({
+  ns,
+  name,
+  node,
+  ipv4: `10.42.${node === 'n1' ? 0 : 1}.${host}`,
+  ipv6: `fd42:${node === 'n1' ? 0 : 1}::${host}`,
+  labels,
+});
+
 export const PODS: readonly (PodSpec & { labels: Record<string, string> })[] = [
-  { ns: 'x', name: 'a', node: 'n1', host: 10, labels: { pod: 'a', app: 'web' } },
-  { ns: 'x', name: 'b', node: 'n1', host: 11, labels: { pod: 'b' } },
-  { ns: 'y', name: 'c', node: 'n1', host: 12, labels: { pod: 'c' } },
-  { ns: 'y', name: 'd', node: 'n2', host: 13, labels: { pod: 'd' } },
-  { ns: 'z', name: 'e', node: 'n2', host: 14, labels: { pod: 'e', app: 'web' } },
+  podOn('x', 'a', 'n1', 10, { pod: 'a', app: 'web' }),
+  podOn('x', 'b', 'n1', 11, { pod: 'b' }),
+  podOn('y', 'c', 'n1', 12, { pod: 'c' }),
+  podOn('y', 'd', 'n2', 13, { pod: 'd' }),
+  podOn('z', 'e', 'n2', 14, { pod: 'e', app: 'web' }),
 ];
 export const NAMESPACES = [ns('x'), ns('y', { team: 'y' }), ns('z', { team: 'z' })];
 
@@ -85,14 +100,17 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.#bundle = await bundleAgent();
-    this.topo.build(PODS);
+    for (const n of NODES) this.topo.addNode(n);
+    this.topo.linkNodes('n1', 'n2');
+    for (const p of PODS) this.topo.addPod(p);
     const servers = this.topo.pods.map((p) => this.topo.serve(p.netns, POD_TCP, POD_UDP));
     for (const n of Object.values(this.topo.nodes)) servers.push(this.topo.serve(n.netns, NODE_TCP, []));
     await Promise.all(servers);
   }
 
   snapshot(policies: readonly NetworkPolicy[]): NetpolSnapshot {
-    const { n1, n2 } = this.topo.nodes;
+    const n1 = this.topo.nodes['n1']!;
+    const n2 = this.topo.nodes['n2']!;
     return snapshot({
       nodes: [nodeObj('n1', [n1.ipv4, n1.ipv6], [n1.podCIDRv4, n1.podCIDRv6]), nodeObj('n2', [n2.ipv4, n2.ipv6], [n2.podCIDRv4, n2.podCIDRv6])],
       namespaces: NAMESPACES,
@@ -112,7 +130,7 @@ export class Cluster {
 
   /** Runs `netpol-agent <args>` inside a node namespace. */
   agent(node: 'n1' | 'n2', args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
-    const netns = this.topo.nodes[node].netns;
+    const netns = this.topo.nodes[node]!.netns;
     return new Promise((resolve) => {
       const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, this.#bundle, ...args], {
         cwd: REPO,
@@ -197,7 +215,7 @@ export class Cluster {
 
   /** iptables-save (both families) and ipset save of a node, without comments and counters. */
   kernelState(node: 'n1' | 'n2'): string {
-    const netns = this.topo.nodes[node].netns;
+    const netns = this.topo.nodes[node]!.netns;
     const clean = (t: string): string =>
       t
         .split('\n')

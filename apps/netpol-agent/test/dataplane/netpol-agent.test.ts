@@ -31,7 +31,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
     cluster = new Cluster(TAG);
     await cluster.start();
     // Rules and sets that belong to someone else; the agent must never touch them.
-    const n1 = cluster.topo.nodes.n1.netns;
+    const n1 = cluster.topo.nodes['n1']!.netns;
     for (const [cmd, net] of [
       ['iptables', '198.51.100.0/24'],
       ['ip6tables', '2001:db8:51::/48'],
@@ -60,6 +60,9 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
     const check = await cluster.checkAgainstOracle(policies);
     assert.deepEqual(check.mismatches, [], `${check.mismatches.length} of ${check.probes} probes disagree with the oracle`);
     assert.ok(check.probes >= 260, `probe matrix too small: ${check.probes}`);
+    // A check that cannot fail is no check: with policies some traffic must pass and some must not.
+    if (policies.length === 0) assert.equal(check.allowed, check.probes);
+    else assert.ok(check.allowed > 0 && check.allowed < check.probes, `degenerate scenario: ${check.allowed}/${check.probes} allowed`);
   };
 
   for (const s of SCENARIOS) {
@@ -76,7 +79,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
   }
 
   it('the built-in jumps sit at position 1, once, ahead of foreign rules', () => {
-    const n1 = cluster.topo.nodes.n1.netns;
+    const n1 = cluster.topo.nodes['n1']!.netns;
     for (const cmd of ['iptables', 'ip6tables']) {
       for (const [chain, id] of [
         ['INPUT', '4IA2OSFRMVNDXBVV'],
@@ -105,7 +108,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
   });
 
   it('a set the kernel refuses to swap (stage/shrink failure) leaves the previous state in force', async () => {
-    const n1 = cluster.topo.nodes.n1.netns;
+    const n1 = cluster.topo.nodes['n1']!.netns;
     const base = SCENARIOS.find((s) => s.name.startsWith('allow x/a from pods pod=b'))!.policies;
     await applyAndProbe(base);
     // A foreign set squats the name of the new policy's target set with an incompatible type.

@@ -49,7 +49,9 @@ async function serve(argv: string[]): Promise<void> {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (!line.trim()) continue;
-      chain = chain.then(async () => process.stdout.write(JSON.stringify(await runAll(JSON.parse(line) as Probe[])) + '\n'));
+      chain = chain.then(async () => {
+        process.stdout.write(JSON.stringify(await runAll(JSON.parse(line) as Probe[])) + '\n');
+      });
     }
   });
   await new Promise(() => undefined);

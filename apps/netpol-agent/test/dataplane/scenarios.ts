@@ -125,7 +125,7 @@ export function generatedBatch(seed: number, count: number): Scenario {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
   const policies: NetworkPolicy[] = [];
   for (let i = 0; i < count; i++) {
-    const types = pick([['Ingress'], ['Egress'], ['Ingress', 'Egress']] as const);
+    const types: readonly string[] = pick([['Ingress'], ['Egress'], ['Ingress', 'Egress']]);
     const rules = (): { peers: NetworkPolicyPeer[] | undefined; ports: NetworkPolicyPort[] }[] =>
       Array.from({ length: Math.floor(r() * 3) }, () => ({ peers: r() < 0.2 ? undefined : Array.from({ length: 1 + Math.floor(r() * 2) }, () => pick(PEERS)), ports: pick(PORTS) }));
     const spec: NetworkPolicy['spec'] = {

@@ -4,8 +4,8 @@
  *   pod ns (eth0, 10.42.N.x/32 + fd42:N::x/128) ──veth── node ns nN ──veth── node ns nM ── pods
  *
  * Routed veths, no bridge (what CNI `ptp` and Calico do): each pod has a /32 and a /128, a default
- * route to the node side of its veth (10.42.N.1 / fe80::1), and the node routes the pod address to
- * that veth. Pod-to-pod traffic on one node is therefore routed through the node's FORWARD chain,
+ * route to the node side of its veth (169.254.1.1 / fe80::1, as Calico does, so that no pod-CIDR
+ * address is used up), and the node routes the pod address to that veth. Pod-to-pod traffic on one node is therefore routed through the node's FORWARD chain,
  * so the iptables rules see it without br_netfilter (whose bridge-nf-call sysctls would otherwise
  * be needed: per network namespace on kernels >= 5.3, but tied to the module's global state). The
  * two node namespaces are joined by a veth (192.168.77.N / fd77::N) and route each other's pod CIDRs.
@@ -17,29 +17,33 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 
 export const NODE_BIN = process.execPath;
+/** The node side of every pod veth (Calico's choice): outside any pod CIDR. */
+const GW4 = '169.254.1.1';
+const GW6 = 'fe80::1';
 const PROBE = fileURLToPath(new URL('./netprobe.ts', import.meta.url));
 
-export interface PodSpec {
-  readonly ns: string;
+export interface NodeSpec {
   readonly name: string;
-  readonly node: 'n1' | 'n2';
-  /** Host part, e.g. 10 gives 10.42.0.10 / fd42::10 on n1 and 10.42.1.10 / fd42:1::10 on n2. */
-  readonly host: number;
-}
-
-export interface NodeInfo {
-  readonly name: 'n1' | 'n2';
-  readonly netns: string;
   readonly ipv4: string;
   readonly ipv6: string;
   readonly podCIDRv4: string;
   readonly podCIDRv6: string;
 }
 
-export interface PodInfo extends PodSpec {
+export interface NodeInfo extends NodeSpec {
   readonly netns: string;
+}
+
+export interface PodSpec {
+  readonly ns: string;
+  readonly name: string;
+  readonly node: string;
   readonly ipv4: string;
   readonly ipv6: string;
+}
+
+export interface PodInfo extends PodSpec {
+  readonly netns: string;
 }
 
 export interface ProbeSpec {
@@ -82,7 +86,7 @@ export function sh(netns: string | undefined, cmd: string, args: readonly string
 
 export class Topology {
   readonly tag: string;
-  readonly nodes: Record<'n1' | 'n2', NodeInfo>;
+  readonly nodes: Record<string, NodeInfo> = {};
   readonly pods: PodInfo[] = [];
   readonly #namespaces: string[] = [];
   readonly #servers: ChildProcess[] = [];
@@ -91,15 +95,6 @@ export class Topology {
 
   constructor(tag: string) {
     this.tag = tag;
-    const node = (name: 'n1' | 'n2', i: number): NodeInfo => ({
-      name,
-      netns: `np-${tag}-${name}`,
-      ipv4: `192.168.77.${i + 1}`,
-      ipv6: `fd77::${i + 1}`,
-      podCIDRv4: `10.42.${i}.0/24`,
-      podCIDRv6: i === 0 ? 'fd42::/64' : `fd42:${i}::/64`,
-    });
-    this.nodes = { n1: node('n1', 0), n2: node('n2', 1) };
   }
 
   #addNetns(name: string): void {
@@ -111,21 +106,28 @@ export class Topology {
     for (const k of ['all', 'default']) sh(name, 'sysctl', ['-qw', `net.ipv6.conf.${k}.accept_dad=0`]);
   }
 
-  /** Builds both nodes, the link between them and the pods. */
-  build(pods: readonly PodSpec[]): void {
-    const { n1, n2 } = this.nodes;
-    for (const n of [n1, n2]) {
-      this.#addNetns(n.netns);
-      sh(n.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      sh(n.netns, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-      // Policy REJECTs are ICMP errors, which the kernel rate-limits per destination (about one a
-      // second after a small burst); a probe matrix would then see timeouts instead of refusals.
-      sh(n.netns, 'sysctl', ['-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=100000', 'net.ipv6.icmp.ratelimit=0']);
-    }
-    sh(n1.netns, 'ip', ['link', 'add', 'nl', 'type', 'veth', 'peer', 'name', 'nl', 'netns', n2.netns]);
+  /** A node namespace that forwards (the node's own addresses go on its link to other nodes). */
+  addNode(spec: NodeSpec): NodeInfo {
+    const netns = `np-${this.tag}-${spec.name}`.slice(0, 40);
+    this.#addNetns(netns);
+    sh(netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    sh(netns, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+    // Policy REJECTs are ICMP errors, which the kernel rate-limits per destination (about one a
+    // second after a small burst); a probe matrix would then see timeouts instead of refusals.
+    sh(netns, 'sysctl', ['-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=100000', 'net.ipv6.icmp.ratelimit=0']);
+    const info = { ...spec, netns };
+    this.nodes[spec.name] = info;
+    return info;
+  }
+
+  /** Joins two nodes with a veth carrying their addresses (/24, /64) and routes each one's pod CIDRs. */
+  linkNodes(a: string, b: string): void {
+    const na = this.nodes[a]!;
+    const nb = this.nodes[b]!;
+    sh(na.netns, 'ip', ['link', 'add', 'nl', 'type', 'veth', 'peer', 'name', 'nl', 'netns', nb.netns]);
     for (const [n, peer] of [
-      [n1, n2],
-      [n2, n1],
+      [na, nb],
+      [nb, na],
     ] as const) {
       sh(n.netns, 'ip', ['addr', 'add', `${n.ipv4}/24`, 'dev', 'nl']);
       sh(n.netns, 'ip', ['-6', 'addr', 'add', `${n.ipv6}/64`, 'dev', 'nl', 'nodad']);
@@ -133,34 +135,37 @@ export class Topology {
       sh(n.netns, 'ip', ['route', 'add', peer.podCIDRv4, 'via', peer.ipv4]);
       sh(n.netns, 'ip', ['-6', 'route', 'add', peer.podCIDRv6, 'via', peer.ipv6]);
     }
-    for (const p of pods) this.#addPod(p);
   }
 
-  podIPs(spec: PodSpec): { ipv4: string; ipv6: string } {
-    const i = spec.node === 'n1' ? 0 : 1;
-    return { ipv4: `10.42.${i}.${spec.host}`, ipv6: i === 0 ? `fd42::${spec.host}` : `fd42:${i}::${spec.host}` };
+  /** Gives a lone node its addresses on a dummy interface (no other node to link to). */
+  addNodeAddresses(name: string): void {
+    const n = this.nodes[name]!;
+    sh(n.netns, 'ip', ['link', 'add', 'nodeaddr', 'type', 'dummy']);
+    sh(n.netns, 'ip', ['addr', 'add', `${n.ipv4}/32`, 'dev', 'nodeaddr']);
+    sh(n.netns, 'ip', ['-6', 'addr', 'add', `${n.ipv6}/128`, 'dev', 'nodeaddr', 'nodad']);
+    sh(n.netns, 'ip', ['link', 'set', 'nodeaddr', 'up']);
   }
 
-  #addPod(spec: PodSpec): void {
-    const node = this.nodes[spec.node];
-    const netns = `np-${this.tag}-${spec.name}`;
-    const { ipv4, ipv6 } = this.podIPs(spec);
-    const gw4 = node.podCIDRv4.replace(/0\/24$/, '1');
+  addPod(spec: PodSpec): PodInfo {
+    const node = this.nodes[spec.node]!;
+    const netns = `np-${this.tag}-${spec.name}`.slice(0, 40);
     this.#addNetns(netns);
     const hostIf = `v-${spec.name}`.slice(0, 15);
     sh(node.netns, 'ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-    sh(node.netns, 'ip', ['addr', 'add', `${gw4}/32`, 'dev', hostIf]);
-    sh(node.netns, 'ip', ['-6', 'addr', 'add', 'fe80::1/64', 'dev', hostIf, 'nodad']);
+    sh(node.netns, 'ip', ['addr', 'add', `${GW4}/32`, 'dev', hostIf]);
+    sh(node.netns, 'ip', ['-6', 'addr', 'add', `${GW6}/64`, 'dev', hostIf, 'nodad']);
     sh(node.netns, 'ip', ['link', 'set', hostIf, 'up']);
-    sh(node.netns, 'ip', ['route', 'add', `${ipv4}/32`, 'dev', hostIf]);
-    sh(node.netns, 'ip', ['-6', 'route', 'add', `${ipv6}/128`, 'dev', hostIf]);
-    sh(netns, 'ip', ['addr', 'add', `${ipv4}/32`, 'dev', 'eth0']);
-    sh(netns, 'ip', ['-6', 'addr', 'add', `${ipv6}/128`, 'dev', 'eth0', 'nodad']);
+    sh(node.netns, 'ip', ['route', 'add', `${spec.ipv4}/32`, 'dev', hostIf]);
+    sh(node.netns, 'ip', ['-6', 'route', 'add', `${spec.ipv6}/128`, 'dev', hostIf]);
+    sh(netns, 'ip', ['addr', 'add', `${spec.ipv4}/32`, 'dev', 'eth0']);
+    sh(netns, 'ip', ['-6', 'addr', 'add', `${spec.ipv6}/128`, 'dev', 'eth0', 'nodad']);
     sh(netns, 'ip', ['link', 'set', 'eth0', 'up']);
-    sh(netns, 'ip', ['route', 'add', gw4, 'dev', 'eth0']);
-    sh(netns, 'ip', ['route', 'add', 'default', 'via', gw4, 'dev', 'eth0']);
-    sh(netns, 'ip', ['-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
-    this.pods.push({ ...spec, netns, ipv4, ipv6 });
+    sh(netns, 'ip', ['route', 'add', GW4, 'dev', 'eth0']);
+    sh(netns, 'ip', ['route', 'add', 'default', 'via', GW4, 'dev', 'eth0']);
+    sh(netns, 'ip', ['-6', 'route', 'add', 'default', 'via', GW6, 'dev', 'eth0']);
+    const info = { ...spec, netns };
+    this.pods.push(info);
+    return info;
   }
 
   /** Starts the netprobe process of `netns` (servers on the given ports); resolves when it listens. */

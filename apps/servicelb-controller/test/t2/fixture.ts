@@ -218,7 +218,7 @@ export class Suite {
   }
 
   /** Starts a controller process with this suite's ServiceAccount kubeconfig. */
-  async startController(opts: { identity: string; extraArgs?: string[]; leaderElect?: boolean } ): Promise<ControllerProcess> {
+  async startController(opts: { identity: string; extraArgs?: string[]; leaderElect?: boolean; logLevel?: string }): Promise<ControllerProcess> {
     const main = await buildController();
     const port = await freePort();
     const args = [
@@ -244,7 +244,7 @@ export class Suite {
       '--metrics-addr',
       `127.0.0.1:${port}`,
       '--log-level',
-      'debug',
+      opts.logLevel ?? 'debug',
       ...(opts.extraArgs ?? []),
     ];
     const p = new ControllerProcess(args, port, join(this.logDir, `controller-${opts.identity}-${Date.now()}.log`));
@@ -254,7 +254,7 @@ export class Suite {
 
   /** Stops controllers, deletes nodes, namespaces and cluster-scoped RBAC. Never throws. */
   async cleanup(): Promise<void> {
-    for (const p of this.#procs) await p.stop('SIGTERM').catch(() => {});
+    for (const p of this.#procs) await p.stop('SIGTERM').catch(() => undefined);
     const quiet = async (f: () => Promise<unknown>): Promise<void> => {
       try {
         await f();
@@ -305,13 +305,22 @@ export class ControllerProcess {
     return { status: res.status, body: await res.text() };
   }
 
-  /** Waits for /readyz = 200. */
+  /** Waits for /readyz = 200; fails at once if the process exits. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
-    await waitFor(async () => {
-      assert.ok(this.running, `the controller exited; log: ${this.logFile}\n${this.tail()}`);
-      const r = await this.get('/readyz');
-      assert.equal(r.status, 200, r.body);
-    }, 'controller /readyz', timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      if (!this.running) assert.fail(`the controller exited (${this.proc.exitCode ?? this.proc.signalCode}); log ${this.logFile}:\n${this.tail()}`);
+      try {
+        const r = await this.get('/readyz');
+        if (r.status === 200) return;
+        last = `${r.status} ${r.body}`;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() > deadline) assert.fail(`controller /readyz not 200 after ${timeoutMs} ms: ${last}`);
+      await sleep(100);
+    }
   }
 
   /** The value of a metric sample line (first match), or undefined. */

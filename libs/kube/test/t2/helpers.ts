@@ -2,7 +2,8 @@
 // namespace per test, the e2e/t2 helper scripts, a cuttable TCP proxy, polling.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -43,13 +44,23 @@ export async function testNamespace(client: LoadedKubeClient, prefix: string): P
   };
 }
 
-/** Runs an e2e/t2 helper script; fails the test (naming it) when it is missing or fails. */
-export function runT2Script(script: string, args: string[] = [], timeoutMs = 180_000): string {
+/**
+ * Runs an e2e/t2 helper script without blocking the event loop (watches and writers keep running);
+ * fails the test, naming the script, when it is missing or fails.
+ */
+export async function runT2Script(script: string, args: string[] = [], timeoutMs = 180_000): Promise<string> {
   const path = resolve(REPO, 'e2e/t2', script);
   assert.ok(existsSync(path), `missing T2 helper e2e/t2/${script} (owned by the control-plane engineer)`);
-  const r = spawnSync('bash', [path, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  assert.equal(r.status, 0, `e2e/t2/${script} ${args.join(' ')} failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
-  return r.stdout;
+  const child = spawn('bash', [path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  assert.equal(code, 0, `e2e/t2/${script} ${args.join(' ')} failed (status ${code}, signal ${signal}):\n${stderr}`);
+  return stdout;
 }
 
 /** Polls `cond` every `everyMs` until it returns true; fails naming `what` after `timeoutMs`. */

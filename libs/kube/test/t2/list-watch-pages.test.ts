@@ -6,6 +6,12 @@ import { type KubeObject, ListWatch, type LoadedKubeClient, Resources, stripMana
 import { adminClient, configMap, pool, testNamespace, versions, waitUntil } from './helpers.ts';
 
 const COUNT = 5000;
+// The namespace also holds kube-root-ca.crt (written by kube-controller-manager): select ours by label.
+const SELECTOR = 'portico.test/set=pages';
+
+function labelled<T extends KubeObject>(o: T): T {
+  return { ...o, metadata: { ...o.metadata, labels: { 'portico.test/set': 'pages' } } };
+}
 const PAGE = 500;
 
 describe('ListWatch against a real API server: pagination', () => {
@@ -25,13 +31,14 @@ describe('ListWatch against a real API server: pagination', () => {
     const names = Array.from({ length: COUNT }, (_, i) => `cm-${String(i).padStart(5, '0')}`);
     const created = Date.now();
     await pool(names, 32, async (name, i) => {
-      await client.create(Resources.ConfigMap, configMap(ns.name, name, { i: String(i) }));
+      await client.create(Resources.ConfigMap, labelled(configMap(ns.name, name, { i: String(i) })));
     });
     t.diagnostic(`created ${COUNT} ConfigMaps in ${Date.now() - created} ms`);
 
     const lists: { pages: number; items: number; durationMs: number }[] = [];
     const lw = new ListWatch<KubeObject & { data?: Record<string, string> }>(client, Resources.ConfigMap, {
       namespace: ns.name,
+      labelSelector: SELECTOR,
       pageSize: PAGE,
       transform: stripManagedFields,
       metrics: { list: (i) => lists.push(i) },
@@ -57,10 +64,13 @@ describe('ListWatch against a real API server: pagination', () => {
       // The watch keeps the cache exact: update, delete, create, then compare with a fresh LIST.
       await client.patch(Resources.ConfigMap, { namespace: ns.name, name: 'cm-00001' }, { data: { i: 'changed' } }, { type: 'merge' });
       await client.delete(Resources.ConfigMap, { namespace: ns.name, name: 'cm-00002' });
-      await client.create(Resources.ConfigMap, configMap(ns.name, 'cm-new'));
-      const fresh = await client.listAll(Resources.ConfigMap, { namespace: ns.name, limit: PAGE });
+      await client.create(Resources.ConfigMap, labelled(configMap(ns.name, 'cm-new')));
+      await client.create(Resources.ConfigMap, configMap(ns.name, 'cm-unlabelled'));
+      const fresh = await client.listAll(Resources.ConfigMap, { namespace: ns.name, labelSelector: SELECTOR, limit: PAGE });
+      assert.equal(fresh.items.length, COUNT);
       await waitUntil(() => lw.size === fresh.items.length && lw.get(ns.name, 'cm-new') !== undefined && lw.get(ns.name, 'cm-00002') === undefined, 30_000, 'the watch to deliver the changes');
       assert.deepEqual(versions(lw.list()), versions(fresh.items));
+      assert.equal(lw.get(ns.name, 'cm-unlabelled'), undefined, 'the label selector applies to the watch too');
       assert.equal(lw.stats.relists, 0);
     } finally {
       await lw.stop();

@@ -1,0 +1,143 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '@portico/service-kit';
+import type { NetpolConfig, NetpolSnapshot, NetworkPolicy, Pod } from '@portico/netpol';
+import { FakeKernelRunner } from './kernel/fake-kernel.ts';
+import { Kernel, toolsFor } from './kernel/kernel.ts';
+import { formatFilterTable, formatIpsetSave, type ObservedChain } from './kernel/observed.ts';
+import { Syncer } from './sync.ts';
+import { node, ns, pod, policy, snapshot } from './test-fixtures.ts';
+
+const CONFIG: NetpolConfig = { nodeName: 'n1', families: ['IPv4', 'IPv6'], defaultDeny: true };
+const silent = createLogger({ app: 'test', level: 'silent' });
+
+function setup() {
+  const fake = new FakeKernelRunner();
+  const kernel = new Kernel(fake, toolsFor('nft'));
+  return { fake, kernel, syncer: new Syncer({ kernel, log: silent }) };
+}
+
+function dump(f: FakeKernelRunner): string {
+  // Chains sorted by name, as iptables-save prints them; rule order inside a chain is kept.
+  const sorted = (m: Map<string, ObservedChain>) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return (['IPv4', 'IPv6'] as const).map((fam) => formatFilterTable({ chains: sorted(f.tables[fam]) })).join('\n') + formatIpsetSave([...f.sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
+}
+
+/** A seeded PRNG (LCG). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function podN(i: number, labels: Record<string, string>): Pod {
+  const nodeName = i % 3 === 0 ? 'n2' : 'n1';
+  return pod(i % 2 ? 'x' : 'y', `p${i}`, labels, nodeName, [`10.42.${i % 3 === 0 ? 1 : 0}.${i + 10}`, `fd42:${i % 3 === 0 ? 1 : 0}::${(i + 10).toString(16)}`], {
+    ports: [{ name: 'http', containerPort: 8000 + (i % 3) }],
+  });
+}
+
+const POLICIES: NetworkPolicy[] = [
+  policy('x', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }),
+  policy('x', 'web', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'http' }] }] }),
+  policy('y', 'egress', { podSelector: { matchLabels: { tier: 'b' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.42.1.0/24'] } }] }] }),
+  policy('y', 'both', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }], egress: [{}] }),
+];
+
+function randomSnapshot(r: () => number): NetpolSnapshot {
+  const pods: Pod[] = [];
+  for (let i = 0; i < 12; i++) {
+    if (r() < 0.3) continue;
+    pods.push(podN(i, { ...(r() < 0.5 ? { app: 'web' } : {}), ...(r() < 0.5 ? { tier: 'b' } : {}) }));
+  }
+  return snapshot({
+    nodes: [node('n1', ['192.168.1.1', 'fd00::1'], ['10.42.0.0/24', 'fd42::/64'])],
+    namespaces: [ns('x'), ns('y', { team: r() < 0.5 ? 'a' : 'b' })],
+    pods,
+    networkPolicies: POLICIES.filter(() => r() < 0.6),
+  });
+}
+
+describe('Syncer', () => {
+  it('reads the kernel once, then an unchanged snapshot costs no read and no write', async () => {
+    const { fake, kernel, syncer } = setup();
+    const snap = randomSnapshot(rng(1));
+    const first = await syncer.sync(snap, CONFIG);
+    assert.equal(first.outcome, 'applied');
+    assert.equal(first.reread, true);
+    const writes = kernel.writes;
+    const again = await syncer.sync(snap, CONFIG);
+    assert.equal(again.outcome, 'unchanged');
+    assert.equal(again.reread, false);
+    assert.equal(again.writes, 0);
+    assert.equal(kernel.writes, writes);
+    const reread = await syncer.sync(snap, CONFIG, { reread: true });
+    assert.equal(reread.outcome, 'unchanged', 'the kernel holds exactly what the model says');
+    assert.equal(reread.drift, false);
+    assert.ok(fake.log.length > 0);
+  });
+
+  it('incremental syncs against the model end where a fresh apply ends (200 random transitions)', async () => {
+    const r = rng(42);
+    const { fake, syncer } = setup();
+    for (let step = 0; step < 200; step++) {
+      const snap = randomSnapshot(r);
+      const res = await syncer.sync(snap, CONFIG);
+      assert.notEqual(res.outcome, 'failed', `step ${step}: ${res.error?.message} ${res.families.map((f) => f.error?.message).join(' ')}`);
+      if (step % 20 === 19) {
+        // The model agrees with the kernel...
+        const check = await syncer.sync(snap, CONFIG, { reread: true });
+        assert.equal(check.outcome, 'unchanged', `step ${step}: kernel drifted from the model`);
+        // ...and the kernel equals what a fresh node would get from the same snapshot.
+        const fresh = setup();
+        await fresh.syncer.sync(snap, CONFIG);
+        assert.equal(dump(fake), dump(fresh.fake), `step ${step}: incremental state differs from a fresh apply`);
+      }
+    }
+  });
+
+  it('after a failed apply the previous state stays and the next sync re-reads the kernel', async () => {
+    const { fake, syncer } = setup();
+    const a = randomSnapshot(rng(7));
+    await syncer.sync(a, CONFIG);
+    const before = dump(fake);
+    fake.failNext = 'iptables';
+    const b = { ...a, networkPolicies: POLICIES };
+    const failed = await syncer.sync(b, CONFIG);
+    assert.equal(failed.outcome, 'failed');
+    assert.equal(failed.families[0]!.phase, 'iptables');
+    assert.equal(failed.families[0]!.rolledBack, true);
+    // IPv6 applied; IPv4 is exactly as before.
+    assert.equal(dump(fake).split('*filter')[1], before.split('*filter')[1], 'IPv4 table changed');
+    const retry = await syncer.sync(b, CONFIG);
+    assert.equal(retry.reread, true, 'a failure invalidates the model');
+    assert.equal(retry.outcome, 'applied');
+    assert.equal((await syncer.sync(b, CONFIG, { reread: true })).outcome, 'unchanged');
+  });
+
+  it('a periodic re-read finds drift (someone flushed a chain, deleted a set) and repairs it', async () => {
+    const { fake, syncer } = setup();
+    const snap = randomSnapshot(rng(3));
+    await syncer.sync({ ...snap, networkPolicies: POLICIES }, CONFIG);
+    const want = dump(fake);
+    const podChain = [...fake.tables.IPv4.keys()].find((k) => k.startsWith('KUBE-POD-FW-'))!;
+    fake.tables.IPv4.get(podChain)!.rules.length = 0;
+    fake.tables.IPv4.get('FORWARD')!.rules.length = 0;
+    const noModel = await syncer.sync({ ...snap, networkPolicies: POLICIES }, CONFIG);
+    assert.equal(noModel.outcome, 'unchanged', 'without a re-read the model hides the drift');
+    const resync = await syncer.sync({ ...snap, networkPolicies: POLICIES }, CONFIG, { reread: true });
+    assert.equal(resync.drift, true);
+    assert.equal(resync.outcome, 'applied');
+    assert.equal(dump(fake), want);
+  });
+
+  it('a render problem is reported, the rest is applied', async () => {
+    const { syncer } = setup();
+    const bad = policy('x', 'bad', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Sometimes' }] }, policyTypes: ['Ingress'] });
+    const r = await syncer.sync({ ...randomSnapshot(rng(5)), networkPolicies: [bad, POLICIES[0]!] }, CONFIG);
+    assert.equal(r.outcome, 'applied');
+    assert.ok(r.problems.some((p) => p.reason === 'InvalidNetworkPolicy' && p.object?.name === 'bad'));
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * netpol-agent benchmark: render + apply into the current network namespace (run.sh creates a
+ * throwaway one), for a series of cluster sizes. Prints a markdown table.
+ *
+ * Per point (pods, policies):
+ * - full sync: a node that holds nothing yet; render, read the kernel, plan, apply (one sync);
+ * - unchanged resync: the periodic resync (kernel re-read), which must write nothing;
+ * - pod change: one new pod on this node (new pod chain, jumps, set entries), against the
+ *   agent's kernel model as in `run`;
+ * - policy change: one policy's port changes (its chain and nothing else);
+ * times are medians of `--repeat` runs; writes are restore invocations, bytes their input size.
+ * After the incremental changes a kernel re-read must find nothing to do (checked).
+ *
+ * Usage (root, inside a fresh netns; run.sh does that): node --import tsx bench/netpol/bench.ts
+ *   [--pods 100,1000,5000] [--policies 10,100,500] [--local 100] [--repeat 5] [--families IPv4]
+ */
+import { createLogger } from '@portico/service-kit';
+import type { Family, NetpolConfig } from '@portico/netpol';
+import { realRunner } from '../../apps/netpol-agent/src/kernel/exec.ts';
+import { detectBackend, Kernel, toolsFor } from '../../apps/netpol-agent/src/kernel/kernel.ts';
+import { planFamily } from '../../apps/netpol-agent/src/kernel/plan.ts';
+import { applyFamilyPlan } from '../../apps/netpol-agent/src/kernel/apply.ts';
+import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
+import { pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
+import { cluster, v4, v6 } from './cluster.ts';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+const POD_COUNTS = arg('pods', '100,1000,5000').split(',').map(Number);
+const POLICY_COUNTS = arg('policies', '10,100,500').split(',').map(Number);
+const LOCAL = Number(arg('local', '100'));
+const REPEAT = Number(arg('repeat', '5'));
+const FAMILIES = arg('families', 'IPv4').split(',') as Family[];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const kib = (b: number): string => (b >= 10240 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`);
+
+interface Row {
+  pods: number;
+  policies: number;
+  local: number;
+  chains: number;
+  rules: number;
+  sets: number;
+  entries: number;
+  full: SyncResult;
+  resync: SyncResult;
+  podChange: SyncResult[];
+  policyChange: SyncResult[];
+}
+
+async function cleanup(kernel: Kernel): Promise<void> {
+  for (const k of await kernel.read(FAMILIES)) {
+    const r = await applyFamilyPlan(planFamily({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k), kernel);
+    if (r.outcome === 'failed') throw new Error(`cleanup failed: ${r.error?.message}`);
+  }
+}
+
+async function point(kernel: Kernel, pods: number, policies: number): Promise<Row> {
+  await cleanup(kernel);
+  const local = Math.min(LOCAL, pods);
+  const snap = cluster(pods, policies, local);
+  const config: NetpolConfig = { nodeName: 'n1', families: FAMILIES, defaultDeny: true };
+  const log = createLogger({ app: 'bench', level: 'silent' });
+  const syncer = new Syncer({ kernel, log });
+  const check = (r: SyncResult, what: string): SyncResult => {
+    if (r.outcome === 'failed') throw new Error(`${what}: ${r.error?.message ?? r.families.map((f) => `${f.family} ${f.phase}: ${f.error?.message}`).join('; ')}`);
+    return r;
+  };
+
+  const full = check(await syncer.sync(snap, config, { reread: true }), 'full sync');
+  const desired = full.plans;
+  const chains = desired.reduce((n, p) => n + p.after.table.chains.size, 0);
+  const rules = desired.reduce((n, p) => n + [...p.after.table.chains.values()].reduce((m, c) => m + c.rules.length, 0), 0);
+  const sets = desired.reduce((n, p) => n + p.after.sets.size, 0);
+  const entries = desired.reduce((n, p) => n + [...p.after.sets.values()].reduce((m, s) => m + s.entries.size, 0), 0);
+  const resync = check(await syncer.sync(snap, config, { reread: true }), 'resync');
+  if (resync.writes !== 0) throw new Error(`unchanged resync wrote ${resync.writes} times`);
+
+  // One pod added on this node, then removed again (each counted as one change).
+  const podChange: SyncResult[] = [];
+  let cur = snap;
+  for (let i = 0; i < REPEAT; i++) {
+    const extra = pod('ns-0', `new-${i}`, { app: 'app-0', tier: 'web', pod: `new-${i}` }, 'n1', [v4(pods + 10 + i), v6(pods + 10 + i)]);
+    cur = { ...cur, pods: [...cur.pods, extra] };
+    podChange.push(check(await syncer.sync(cur, config), 'pod change'));
+  }
+  // One policy's port changes.
+  const policyChange: SyncResult[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const pols = cur.networkPolicies.slice();
+    const p0 = pols[0]!;
+    pols[0] = { ...p0, spec: { ...p0.spec, ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'web' } } }], ports: [{ port: 8080 + i + 1 }] }] } };
+    cur = { ...cur, networkPolicies: pols };
+    policyChange.push(check(await syncer.sync(cur, config), 'policy change'));
+  }
+  const verify = check(await syncer.sync(cur, config, { reread: true }), 'verify');
+  if (verify.writes !== 0) throw new Error('after incremental syncs the kernel differs from the model');
+  return { pods, policies, local, chains, rules, sets, entries, full, resync, podChange, policyChange };
+}
+
+function change(rs: SyncResult[]): string {
+  const t = median(rs.map((r) => r.durationMs.total));
+  const render = median(rs.map((r) => r.durationMs.render));
+  const apply = median(rs.map((r) => r.durationMs.apply));
+  return `${ms(t)} (render ${ms(render)}, apply ${ms(apply)}) | ${median(rs.map((r) => r.writes))} / ${kib(median(rs.map((r) => r.bytes)))}`;
+}
+
+const runner = realRunner();
+const backend = await detectBackend(runner);
+const kernel = new Kernel(runner, toolsFor(backend));
+const rows: Row[] = [];
+for (const pods of POD_COUNTS) {
+  for (const policies of POLICY_COUNTS) {
+    process.stderr.write(`bench: ${pods} pods, ${policies} policies...\n`);
+    rows.push(await point(kernel, pods, policies));
+  }
+}
+await cleanup(kernel);
+
+const lines = [
+  `netpol-agent benchmark: families ${FAMILIES.join('+')}, iptables backend ${backend}, ${LOCAL} pods on this node at most, median of ${REPEAT} for changes; times in ms.`,
+  '',
+  '| pods | policies | local pods | chains / rules | sets / entries | full sync ms (render, read, apply) | full sync writes / bytes | unchanged resync ms, writes | pod change ms | pod change writes / bytes | policy change ms | policy change writes / bytes |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map((r) =>
+    [
+      '',
+      r.pods,
+      r.policies,
+      r.local,
+      `${r.chains} / ${r.rules}`,
+      `${r.sets} / ${r.entries}`,
+      `${ms(r.full.durationMs.total)} (${ms(r.full.durationMs.render)}, ${ms(r.full.durationMs.read)}, ${ms(r.full.durationMs.apply)})`,
+      `${r.full.writes} / ${kib(r.full.bytes)}`,
+      `${ms(r.resync.durationMs.total)}, ${r.resync.writes}`,
+      change(r.podChange),
+      change(r.policyChange),
+      '',
+    ].join(' | ').trim(),
+  ),
+];
+process.stdout.write(lines.join('\n') + '\n');
