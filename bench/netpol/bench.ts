@@ -16,8 +16,8 @@
  */
 import { createLogger } from '@portico/service-kit';
 import type { Family, NetpolConfig } from '@portico/netpol';
-import { realRunner } from '../../apps/netpol-agent/src/kernel/exec.ts';
-import { detectBackend, Kernel, toolsFor } from '../../apps/netpol-agent/src/kernel/kernel.ts';
+import { nodeRunner } from '@portico/iptables';
+import { Kernel, resolveTools } from '../../apps/netpol-agent/src/kernel/kernel.ts';
 import { planFamily } from '../../apps/netpol-agent/src/kernel/plan.ts';
 import { applyFamilyPlan } from '../../apps/netpol-agent/src/kernel/apply.ts';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
@@ -108,9 +108,10 @@ function change(rs: SyncResult[]): string {
   return `${ms(t)} (render ${ms(render)}, apply ${ms(apply)}) | ${median(rs.map((r) => r.writes))} / ${kib(median(rs.map((r) => r.bytes)))}`;
 }
 
-const runner = realRunner();
-const backend = await detectBackend(runner);
-const kernel = new Kernel(runner, toolsFor(backend));
+const runner = nodeRunner();
+const tools = await resolveTools(runner, 'auto');
+const backend = tools.backend;
+const kernel = new Kernel(runner, tools);
 const rows: Row[] = [];
 for (const pods of POD_COUNTS) {
   for (const policies of POLICY_COUNTS) {

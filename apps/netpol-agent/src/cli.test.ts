@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { runProgram } from '@portico/service-kit';
 import { expectGolden, Sink } from '@portico/testing';
 import { createProgram } from './cli.ts';
-import { RecordingRunner } from './kernel/exec.ts';
+import { failed, ok, RecordingRunner } from '@portico/iptables';
+import { toolsFor } from './kernel/kernel.ts';
 
 const data = (name: string): string => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
 
@@ -15,6 +16,8 @@ async function cli(argv: string[], opts: { runner?: RecordingRunner; env?: Recor
   let started = false;
   const program = createProgram({
     runner,
+    // No probing of the test machine's binaries: the backend named by the flag (nft for auto).
+    resolveTools: async (_r, choice) => toolsFor(choice === 'auto' ? 'nft' : choice),
     startAgent: async () => {
       started = true;
       return 0;
@@ -125,7 +128,7 @@ describe('netpol-agent CLI', () => {
   });
 
   it('apply exits 1 when the kernel rejects the rules, and says the previous state is in force', async () => {
-    const runner = new RecordingRunner((c) => (c.cmd === 'iptables-nft-restore' ? { code: 1, stderr: 'iptables-restore: line 7 failed' } : undefined));
+    const runner = new RecordingRunner((c) => (c.cmd === 'iptables-nft-restore' ? failed(1, 'iptables-restore: line 7 failed') : ok()));
     const r = await cli(['apply', '--node', 'n1', '--iptables-backend', 'nft', '--families', 'IPv4', data('snapshot.yaml')], { runner });
     assert.equal(r.code, 1);
     const s = JSON.parse(r.stdout) as { families: { phase: string; rolledBack: boolean }[] };
@@ -148,9 +151,9 @@ describe('netpol-agent CLI', () => {
     ].join('\n');
     const sets = 'create KUBE-SRC-AAAAAAAAAAAAAAAA hash:ip family inet hashsize 1024 maxelem 65536 timeout 0\ncreate cali40 hash:net family inet hashsize 1024 maxelem 65536\n';
     const runner = new RecordingRunner((c) => {
-      if (c.cmd === 'iptables-nft-save') return { stdout: save4 };
-      if (c.cmd === 'ipset' && c.args[0] === 'save') return { stdout: sets };
-      return undefined;
+      if (c.cmd === 'iptables-nft-save') return ok(save4);
+      if (c.cmd === 'ipset' && c.args[0] === 'save') return ok(sets);
+      return ok();
     });
     const r = await cli(['cleanup', '--families', 'IPv4', '--iptables-backend', 'nft'], { runner });
     assert.equal(r.code, 0, r.stderr.join('\n'));

@@ -3,8 +3,8 @@ import { loadSnapshot, SnapshotError } from '@portico/kube';
 import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
 import { renderNetpol } from '@portico/netpol';
 import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
-import { realRunner, type CommandRunner } from './kernel/exec.ts';
-import { detectBackend, Kernel, toolsFor, type IptablesBackend } from './kernel/kernel.ts';
+import { nodeRunner, type Runner } from '@portico/iptables';
+import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
 import { planFamily, type KernelFamily } from './kernel/plan.ts';
 import { applyFamilyPlan } from './kernel/apply.ts';
 import { Syncer, type SyncResult } from './sync.ts';
@@ -20,8 +20,10 @@ const NAME = 'netpol-agent';
 
 /** What the commands need from the outside world; tests inject fakes. */
 export interface CliDeps {
-  /** @default realRunner() */
-  readonly runner?: CommandRunner;
+  /** @default nodeRunner() of @portico/iptables */
+  readonly runner?: Runner;
+  /** Resolves --iptables-backend to binaries. @default resolveTools (probes the system) */
+  readonly resolveTools?: (runner: Runner, choice: IptablesBackend) => Promise<Tools>;
   /** Starts the long-running agent (app.ts); resolves with the exit code when it stops. */
   readonly startAgent?: (ctx: CommandContext, config: Extract<ReturnType<typeof runConfig>, { config: unknown }>['config']) => Promise<number>;
   /** Version string for logs and build_info. */
@@ -86,9 +88,8 @@ async function renderCommand(ctx: CommandContext): Promise<number> {
   return ExitCode.ok;
 }
 
-async function kernelFor(runner: CommandRunner, backend: IptablesBackend): Promise<Kernel> {
-  const b = backend === 'auto' ? await detectBackend(runner) : backend;
-  return new Kernel(runner, toolsFor(b));
+async function kernelFor(deps: CliDeps, runner: Runner, backend: IptablesBackend): Promise<Kernel> {
+  return new Kernel(runner, await (deps.resolveTools ?? resolveTools)(runner, backend));
 }
 
 function summary(r: SyncResult, backend: string): string {
@@ -112,8 +113,14 @@ function summary(r: SyncResult, backend: string): string {
 async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number> {
   const p = await prepare(ctx, 'apply');
   if (!p) return ExitCode.usage;
-  const runner = deps.runner ?? realRunner();
-  const kernel = await kernelFor(runner, p.config.iptablesBackend);
+  const runner = deps.runner ?? nodeRunner();
+  let kernel: Kernel;
+  try {
+    kernel = await kernelFor(deps, runner, p.config.iptablesBackend);
+  } catch (e) {
+    err(ctx.io, 'apply', (e as Error).message);
+    return ExitCode.failure;
+  }
   const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => ctx.io.stderr.write(s) } as never });
   const syncer = new Syncer({ kernel, log });
   const r = await syncer.sync(p.snapshot, p.cfg, { reread: true });
@@ -127,8 +134,14 @@ async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number>
 
 async function cleanupCommand(ctx: CommandContext, deps: CliDeps): Promise<number> {
   const families = (ctx.values['families'] as readonly string[]).map((f) => (f.toLowerCase() === 'ipv6' || f === '6' ? 'IPv6' : 'IPv4')) as Family[];
-  const runner = deps.runner ?? realRunner();
-  const kernel = await kernelFor(runner, ctx.values['iptables-backend'] as IptablesBackend);
+  const runner = deps.runner ?? nodeRunner();
+  let kernel: Kernel;
+  try {
+    kernel = await kernelFor(deps, runner, ctx.values['iptables-backend'] as IptablesBackend);
+  } catch (e) {
+    err(ctx.io, 'cleanup', (e as Error).message);
+    return ExitCode.failure;
+  }
   let failed = false;
   let observed: KernelFamily[];
   try {

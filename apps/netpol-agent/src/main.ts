@@ -2,8 +2,8 @@ import { createKubeClient } from '@portico/kube';
 import { createLogger, handleShutdown, runProgram, splitListenAddr } from '@portico/service-kit';
 import { createApp } from './app.ts';
 import { createProgram } from './cli.ts';
-import { realRunner } from './kernel/exec.ts';
-import { detectBackend, Kernel, toolsFor } from './kernel/kernel.ts';
+import { nodeRunner } from '@portico/iptables';
+import { Kernel, resolveTools } from './kernel/kernel.ts';
 
 // Wiring only (STYLE rule 9): parse, build, start, wait for a signal.
 const VERSION = process.env['PORTICO_VERSION'] ?? '0.1.0';
@@ -12,9 +12,10 @@ const program = createProgram({
   version: VERSION,
   startAgent: async (_ctx, config) => {
     const log = createLogger({ app: 'netpol-agent', level: config.logLevel });
-    const runner = realRunner();
-    const backend = config.iptablesBackend === 'auto' ? await detectBackend(runner) : config.iptablesBackend;
-    const kernel = new Kernel(runner, toolsFor(backend));
+    const runner = nodeRunner();
+    const tools = await resolveTools(runner, config.iptablesBackend);
+    log.info({ event: 'iptablesBackend', backend: tools.backend, reason: tools.reason }, 'iptables backend chosen');
+    const kernel = new Kernel(runner, tools);
     const client = await createKubeClient({ kubeconfig: config.kubeconfig, env: process.env, userAgent: 'portico-netpol-agent' });
     const app = createApp({ config, log, client, kernel, version: VERSION });
     const shutdown = handleShutdown({ log });

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { Kube } from '@portico/labels';
 import { LOAD_BALANCER_READY_CONDITION, type DaemonSet, type Node, type Service } from '@portico/servicelb';
-import { nodeChangeMatters, serviceChangeMatters } from './controller.ts';
+import { nodeChangeMatters, podChangeMatters, serviceChangeMatters } from './controller.ts';
 import { FIELD_MANAGER } from './config.ts';
 import { endpointSlice, eventually, harness, LB_NS, names, node, service, settled, svclbPod, type Harness } from './testkit.ts';
 import { daemonSetDifference } from './writer.ts';
@@ -317,12 +317,55 @@ describe('ServiceLBController: leadership and failures', () => {
     await eventually(() => assert.ok(getDs(h)), 'the DaemonSet after retries');
     const text = await h.registry.metrics();
     assert.match(text, /portico_servicelb_reconciles_total\{result="error"\} [1-9]/);
+    const failed = h.events.events.filter((e) => e.reason === 'SyncLoadBalancerFailed');
+    assert.ok(failed.length >= 1 && failed.every((e) => e.type === 'Warning' && e.object === 'app/web' && e.message.startsWith('Error syncing load balancer: ')), JSON.stringify(failed));
     assert.match(text, /portico_servicelb_api_writes_total\{verb="apply",resource="daemonsets",result="error"\} 2/);
+  });
+});
+
+describe('ServiceLBController: no busy work', () => {
+  const reconciles = async (h: Harness): Promise<number> => {
+    const m = /portico_servicelb_reconciles_total\{result="success"\} (\d+)/.exec(await h.registry.metrics());
+    return Number(m?.[1] ?? 0);
+  };
+  it('settles: its own writes and irrelevant pod or DaemonSet updates cause no further reconcile', async () => {
+    const h = track(harness());
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web'));
+    await h.start();
+    await eventually(() => assert.ok(getDs(h)), 'the DaemonSet');
+    h.fake.put(svclbPod(DS, 'app', 'web', 'n1'));
+    await eventually(() => assert.deepEqual(ingressOf(h), ['10.0.0.1/VIP']), 'the ingress');
+    await settled(h);
+    const before = await reconciles(h);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await reconciles(h), before, 'no reconcile loop on our own writes');
+    const pod = h.fake.get<KubeObject>(Resources.Pod, { namespace: LB_NS, name: `${DS}-n1` })!;
+    h.fake.put({ ...pod, metadata: { ...pod.metadata, annotations: { touched: 'yes' } } });
+    const ds = getDs(h)! as KubeObject & { status?: object };
+    h.fake.put({ ...ds, status: { numberReady: 1 } } as KubeObject);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await reconciles(h), before, 'pod annotation and DaemonSet status changes are ignored');
   });
 });
 
 describe('change filters and the DaemonSet comparison', () => {
   const n = (o: object): Node => o as Node;
+  it('a svclb pod update matters for scheduling, podIP, phase, readiness, deletion and labels only', () => {
+    const p = svclbPod(DS, 'app', 'web', 'n1') as KubeObject & { spec: { nodeName?: string }; status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] } };
+    const with_ = (f: (x: typeof p) => void): typeof p => {
+      const c = structuredClone(p);
+      f(c);
+      return c;
+    };
+    assert.equal(podChangeMatters(p, with_((x) => (x.metadata!.annotations = { a: 'b' }))), false);
+    assert.equal(podChangeMatters(p, with_((x) => (x.metadata!.resourceVersion = '77'))), false);
+    assert.equal(podChangeMatters(p, with_((x) => (x.spec.nodeName = 'n2'))), true);
+    assert.equal(podChangeMatters(p, with_((x) => (x.status.podIP = '10.42.9.9'))), true);
+    assert.equal(podChangeMatters(p, with_((x) => (x.status.phase = 'Failed'))), true);
+    assert.equal(podChangeMatters(p, with_((x) => (x.status.conditions = [{ type: 'Ready', status: 'False' }]))), true);
+    assert.equal(podChangeMatters(p, with_((x) => (x.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z'))), true);
+  });
+
   it('a Node heartbeat does not matter; labels, taints, addresses and unschedulable do', () => {
     const base = n({ metadata: { name: 'a', resourceVersion: '1', labels: { x: '1' } }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } });
     assert.equal(nodeChangeMatters(base, n({ ...base, metadata: { ...base.metadata, resourceVersion: '2' } })), false);

@@ -23,8 +23,8 @@
 // Only the leader writes. Caches run in every replica (a standby takes over warm); the queue exists
 // only while leading, so a standby is idle but ready.
 
-import { WorkQueue, realClock, sleep, Backoff, type Clock, type KubeClient, type KubeMetrics, type KubeObject } from '@portico/kube';
-import { programNames, Kube, type ProgramNames } from '@portico/labels';
+import { Backoff, isConflict, realClock, sleep, WorkQueue, type Clock, type KubeClient, type KubeMetrics, type KubeObject } from '@portico/kube';
+import { EventReason, Kube, programNames, type ProgramNames } from '@portico/labels';
 import type { Logger, Readiness } from '@portico/service-kit';
 import {
   buildIndex,
@@ -253,7 +253,12 @@ export class ServiceLBController {
           if (o?.generation === n?.generation && same(o?.labels, n?.labels) && (o?.deletionTimestamp ?? '') === (n?.deletionTimestamp ?? '')) return;
           if (this.writer.isOwnApply(n?.name ?? '', n?.resourceVersion)) return;
         }
-        if (ev.kind === 'pod' && ev.type === 'update' && !podChangeMatters(ev.old! as Pod, ev.object as Pod)) return;
+        if (ev.kind === 'pod') {
+          // An unscheduled pod counts for nothing (no ingress, no hostPort held).
+          if (ev.type !== 'update' && !(ev.object as Pod).spec?.nodeName) return;
+          if (ev.type === 'update' && !podChangeMatters(ev.old! as Pod, ev.object as Pod)) return;
+        }
+        if (ev.kind === 'daemonSet' && ev.type === 'add' && this.writer.isOwnApply(ev.object.metadata?.name ?? '', ev.object.metadata?.resourceVersion)) return;
         this.#enqueue(`${namespace}/${name}`);
         return;
       }
@@ -407,6 +412,7 @@ export class ServiceLBController {
           this.#o.metrics.observeReconcile('error', (this.#clock.now() - started) / 1000);
           if (!signal.aborted) {
             this.#log.warn({ event: 'reconcileFailed', svc: key, err, retries: queue.numRequeues(key) }, 'reconcile failed; will retry');
+            this.#reportFailure(key, err);
             queue.addRateLimited(key);
           }
         } finally {
@@ -415,6 +421,19 @@ export class ServiceLBController {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.#o.workers ?? 4) }, worker));
+  }
+
+  /**
+   * `Warning SyncLoadBalancerFailed "Error syncing load balancer: <err>"` on the Service, the event
+   * K3s's upstream service controller emits when an ensure fails (spec §4.2). Not for 409 Conflict
+   * (a stale cache; the retry succeeds) nor for Services ServiceLB does not serve.
+   */
+  #reportFailure(key: string, err: unknown): void {
+    if (isConflict(err)) return;
+    const svc = this.caches.services.getByKey(key);
+    if (!svc || svc.spec?.loadBalancerClass) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#o.events.event(svc, 'Warning', EventReason.SyncLoadBalancerFailed, `Error syncing load balancer: ${message}`);
   }
 
   /** Reconciles one Service key (see the file comment for the steps). Throws to retry. */

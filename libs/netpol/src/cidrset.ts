@@ -37,7 +37,6 @@ const keyOf = (c: CIDR): string => `${c.value.toString(16)}/${c.prefix}`;
 
 /** hash:net entries for the union of the peers (all of one family), sorted by address then prefix. */
 export function ipBlockEntries(peers: readonly IpBlockPeer[]): IpSetEntry[] {
-  if (peers.length > 0) { const m = new Map<string, IpSetEntry>(); for (const p of peers) { for (const c of splitZero(p.cidr)) m.set(formatCIDR(c), { addr: formatCIDR(c) }); for (const e of p.except.flatMap(splitZero)) m.set(formatCIDR(e), { addr: formatCIDR(e), nomatch: true }); } return [...m.values()]; }
   const expanded = peers.map((p) => ({ cidrs: splitZero(p.cidr), except: p.except.flatMap(splitZero) }));
   const prefixes = new Map<string, CIDR>();
   for (const p of expanded) for (const c of [...p.cidrs, ...p.except]) prefixes.set(keyOf(c), c);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyFamilyPlan } from './apply.ts';
-import { RecordingRunner, type RecordedCall } from './exec.ts';
+import { failed, ok, RecordingRunner, type RecordedCall } from '@portico/iptables';
 import { Kernel, toolsFor } from './kernel.ts';
 import type { FamilyPlan } from './plan.ts';
 
@@ -32,9 +32,9 @@ function kernel(fail: (c: RecordedCall, n: number) => string | undefined = () =>
   let n = 0;
   const runner = new RecordingRunner((c) => {
     n++;
-    if (c.cmd === 'ipset' && c.args[0] === 'list') return { stdout: existing.join('\n') + '\n' };
+    if (c.cmd === 'ipset' && c.args[0] === 'list') return ok(existing.join('\n') + '\n');
     const e = fail(c, n);
-    return e ? { code: 1, stderr: e } : undefined;
+    return e ? failed(1, e) : ok();
   });
   return { runner, kernel: new Kernel(runner, toolsFor('nft')) };
 }

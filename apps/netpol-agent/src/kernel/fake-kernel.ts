@@ -1,5 +1,5 @@
 import type { Family } from '@portico/netpol';
-import type { CommandResult, CommandRunner } from './exec.ts';
+import type { CommandResult, Runner, RunOptions } from '@portico/iptables';
 import { formatFilterTable, formatIpsetSave, parseIpsetSave, type ObservedChain, type ObservedSet } from './observed.ts';
 
 /**
@@ -9,7 +9,7 @@ import { formatFilterTable, formatIpsetSave, parseIpsetSave, type ObservedChain,
  * (reporting "Error in line N" like ipset does). It understands exactly the commands the agent
  * writes. The data-plane tests check the same behaviour against the real tools.
  */
-export class FakeKernelRunner implements CommandRunner {
+export class FakeKernelRunner implements Runner {
   readonly tables: Record<Family, Map<string, ObservedChain>> = { IPv4: new Map(), IPv6: new Map() };
   sets = new Map<string, ObservedSet>();
   /** Every command run, as `cmd args` (restores only), for assertions. */
@@ -17,7 +17,8 @@ export class FakeKernelRunner implements CommandRunner {
   /** Makes the next restore of this tool fail (consumed once). */
   failNext: 'iptables' | 'ipset' | undefined;
 
-  async run(cmd: string, args: readonly string[], input = ''): Promise<CommandResult> {
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const input = opts.input ?? '';
     const family: Family = cmd.startsWith('ip6tables') ? 'IPv6' : 'IPv4';
     if (/ip6?tables(-\w+)?-save$/.test(cmd)) return ok(this.tables[family].size ? formatFilterTable({ chains: this.tables[family] }) : '');
     if (cmd === 'ipset' && args[0] === 'save') return ok(formatIpsetSave(this.sets.values()));

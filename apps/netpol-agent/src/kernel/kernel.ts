@@ -1,65 +1,51 @@
 import type { Family } from '@portico/netpol';
-import type { CommandRunner } from './exec.ts';
+import { detectBackend, type Runner } from '@portico/iptables';
 import { parseFilterTable, parseIpsetSave, type ObservedSet, type ObservedTable } from './observed.ts';
 import type { KernelFamily } from './plan.ts';
 
 /**
  * The agent's only door to the kernel: reads (`iptables-save -t filter`, `ipset save`) and writes
- * (`iptables-restore --noflush`, `ipset restore`), all through a {@link CommandRunner}. Every write
+ * (`iptables-restore --noflush`, `ipset restore`), all through a {@link Runner} of @portico/iptables. Every write
  * is counted (invocations and bytes of input) so that metrics, tests and the benchmark can prove that
  * an unchanged state writes nothing.
  */
 
-/** Which iptables binaries to use. `auto` is resolved by {@link detectBackend}. */
+/**
+ * Which iptables binaries to use. `auto` lets @portico/iptables decide (kubelet hint chains, then
+ * whichever backend holds rules, then nf_tables); `nft` / `legacy` force one; `system` runs the
+ * plain `iptables-save` / `iptables-restore` names (whatever the distribution's alternative is).
+ */
 export type IptablesBackend = 'auto' | 'nft' | 'legacy' | 'system';
 export const IPTABLES_BACKENDS: readonly IptablesBackend[] = ['auto', 'nft', 'legacy', 'system'];
 
 export interface Tools {
-  readonly backend: Exclude<IptablesBackend, 'auto'>;
+  /** `nft`, `legacy` or `system`. */
+  readonly backend: string;
+  /** Why this backend (logged at startup). */
+  readonly reason: string;
   save(family: Family): string;
   restore(family: Family): string;
   readonly ipset: string;
 }
 
-export function toolsFor(backend: Exclude<IptablesBackend, 'auto'>): Tools {
+/** The binaries of a backend by their conventional names (no probing; tests and `system`). */
+export function toolsFor(backend: Exclude<IptablesBackend, 'auto'>, reason = `${backend} chosen by configuration`): Tools {
   const suffix = backend === 'system' ? '' : `-${backend}`;
   const base = (f: Family): string => (f === 'IPv4' ? 'iptables' : 'ip6tables');
-  return {
-    backend,
-    save: (f) => `${base(f)}${suffix}-save`,
-    restore: (f) => `${base(f)}${suffix}-restore`,
-    ipset: 'ipset',
-  };
+  return { backend, reason, save: (f) => `${base(f)}${suffix}-save`, restore: (f) => `${base(f)}${suffix}-restore`, ipset: 'ipset' };
 }
 
 /**
- * Picks the iptables back end the node already uses, as kubernetes-sigs/iptables-wrappers does:
- * kubelet's hint chains (`KUBE-IPTABLES-HINT`, `KUBE-KUBELET-CANARY`, in the mangle table) decide
- * when present; otherwise the back end holding more rules wins, nft on a tie. When only one variant
- * is installed it is used; when neither is, the plain `iptables` binaries (`system`).
+ * Resolves the configured backend to binaries: `system` directly, the others through
+ * @portico/iptables' detection (which also checks that the binaries exist). Throws with the
+ * library's reason when no usable backend exists.
  */
-export async function detectBackend(runner: CommandRunner): Promise<Exclude<IptablesBackend, 'auto'>> {
-  const probe = async (backend: 'nft' | 'legacy'): Promise<{ ok: boolean; hint: boolean; rules: number }> => {
-    let ok = false;
-    let hint = false;
-    let rules = 0;
-    for (const f of ['IPv4', 'IPv6'] as const) {
-      const r = await runner.run(toolsFor(backend).save(f), []);
-      if (r.code !== 0) continue;
-      ok = true;
-      if (/^:KUBE-(IPTABLES-HINT|KUBELET-CANARY) /m.test(r.stdout)) hint = true;
-      rules += r.stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
-    }
-    return { ok, hint, rules };
-  };
-  const nft = await probe('nft');
-  const legacy = await probe('legacy');
-  if (nft.hint) return 'nft';
-  if (legacy.hint) return 'legacy';
-  if (nft.ok && legacy.ok) return legacy.rules > nft.rules ? 'legacy' : 'nft';
-  if (nft.ok) return 'nft';
-  if (legacy.ok) return 'legacy';
-  return 'system';
+export async function resolveTools(runner: Runner, choice: IptablesBackend): Promise<Tools> {
+  if (choice === 'system') return toolsFor('system', 'system binaries chosen by configuration');
+  const { decision } = await detectBackend(runner, choice === 'auto' ? {} : { override: choice });
+  if (!decision.ok) throw new Error(`no usable iptables backend: ${decision.reason}`);
+  const c = decision.backend.commands;
+  return { backend: decision.backend.mode, reason: decision.backend.reason, save: (f) => c[f].save, restore: (f) => c[f].restore, ipset: 'ipset' };
 }
 
 /** Where time goes and what is written; the app turns these into metrics. */
@@ -87,7 +73,7 @@ export class KernelError extends Error {
 }
 
 export class Kernel {
-  readonly #runner: CommandRunner;
+  readonly #runner: Runner;
   readonly #tools: Tools;
   #observer: KernelObserver;
   /** Restore invocations that reached the kernel (successful or not). */
@@ -97,7 +83,7 @@ export class Kernel {
   /** Wait for the xtables lock this long (seconds; iptables-restore --wait). */
   readonly #waitSeconds: number;
 
-  constructor(runner: CommandRunner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number } = {}) {
+  constructor(runner: Runner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number } = {}) {
     this.#runner = runner;
     this.#tools = tools;
     this.#observer = opts.observer ?? {};
@@ -163,7 +149,7 @@ export class Kernel {
     this.writes++;
     this.bytes += Buffer.byteLength(input);
     const t0 = performance.now();
-    const r = await this.#runner.run(cmd, args, input);
+    const r = await this.#runner.run(cmd, args, { input });
     this.#observer.onRestore?.(what, family, (performance.now() - t0) / 1000, Buffer.byteLength(input), r.code === 0);
     if (r.code !== 0) throw new KernelError(`${cmd} ${args.join(' ')}`, r.code, r.stderr);
   }

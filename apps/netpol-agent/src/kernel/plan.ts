@@ -140,6 +140,22 @@ export function ruleText(rule: Rule, ipv6: boolean): string {
   return t;
 }
 
+const chainTextCache = [new WeakMap<readonly Rule[], string[]>(), new WeakMap<readonly Rule[], string[]>()];
+
+/**
+ * The rule texts of a chain. Cached per rules array: a renderer that reuses the objects of unchanged
+ * policies and pods (memoization) makes unchanged chains free to compare.
+ */
+function chainTexts(rules: readonly Rule[], ipv6: boolean): string[] {
+  const cache = chainTextCache[ipv6 ? 1 : 0]!;
+  let t = cache.get(rules);
+  if (!t) {
+    t = rules.map((r) => ruleText(r, ipv6));
+    cache.set(rules, t);
+  }
+  return t;
+}
+
 const keyCache = new Map<string, string>();
 /** {@link ruleKey}, memoized (bounded). */
 function key(text: string, ipv6: boolean): string {
@@ -259,8 +275,21 @@ function split(entries: Iterable<[string, boolean]>): { normal: Set<string>; nom
   return { normal, nomatch };
 }
 
+const entriesCache = new WeakMap<IpSet, Map<string, boolean>>();
 function desiredEntries(s: IpSet): Map<string, boolean> {
-  return new Map(s.entries.map((e) => [e.addr, e.nomatch === true]));
+  let m = entriesCache.get(s);
+  if (!m) {
+    m = new Map(s.entries.map((e) => [e.addr, e.nomatch === true]));
+    entriesCache.set(s, m);
+  }
+  return m;
+}
+
+function sameEntries(a: ReadonlyMap<string, boolean>, b: ReadonlyMap<string, boolean>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [e, nm] of a) if (b.get(e) !== nm) return false;
+  return true;
 }
 
 function neededMaxelem(count: number): number {
@@ -310,7 +339,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   for (const c of desired.chains) {
     if (!isOwnedChain(c.name)) throw new PlanError(`desired chain ${c.name} is not a Portico-owned name`);
     if (desiredChains.has(c.name)) throw new PlanError(`desired chain ${c.name} appears twice`);
-    desiredChains.set(c.name, c.rules.map((r) => ruleText(r, v6)));
+    desiredChains.set(c.name, chainTexts(c.rules, v6));
   }
   const checkRefs = (where: string, rule: Rule): void => {
     if (rule.target.kind === 'jump' && !desiredChains.has(rule.target.chain)) {
@@ -363,18 +392,18 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       afterSets.set(s.name, afterSet);
       continue;
     }
+    const capacityOk = Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= want.size;
+    const typeOk = o.type === s.type;
+    if (typeOk && capacityOk && sameEntries(o.entries, want)) {
+      afterSets.set(s.name, o);
+      continue;
+    }
     const cur = split(o.entries);
     const nxt = split(want);
     const shrinkDel = [...cur.normal].filter((e) => !nxt.normal.has(e)); // normal entries that go
     const shrinkAddNomatch = [...nxt.nomatch].filter((e) => !cur.nomatch.has(e));
     const growDelNomatch = [...cur.nomatch].filter((e) => !nxt.nomatch.has(e));
     const growAdd = [...nxt.normal].filter((e) => !cur.normal.has(e));
-    const capacityOk = Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= want.size;
-    const typeOk = o.type === s.type;
-    if (typeOk && capacityOk && shrinkDel.length + shrinkAddNomatch.length + growDelNomatch.length + growAdd.length === 0) {
-      afterSets.set(s.name, o);
-      continue;
-    }
     summary.setsUpdated++;
     // The intermediate content: the entries both states allow, and the nomatch entries of either.
     const midNormal = [...cur.normal].filter((e) => nxt.normal.has(e));

@@ -137,13 +137,11 @@ export class Topology {
     }
   }
 
-  /** Gives a lone node its addresses on a dummy interface (no other node to link to). */
+  /** Gives a lone node its addresses (on lo; there is no other node to link to). */
   addNodeAddresses(name: string): void {
     const n = this.nodes[name]!;
-    sh(n.netns, 'ip', ['link', 'add', 'nodeaddr', 'type', 'dummy']);
-    sh(n.netns, 'ip', ['addr', 'add', `${n.ipv4}/32`, 'dev', 'nodeaddr']);
-    sh(n.netns, 'ip', ['-6', 'addr', 'add', `${n.ipv6}/128`, 'dev', 'nodeaddr', 'nodad']);
-    sh(n.netns, 'ip', ['link', 'set', 'nodeaddr', 'up']);
+    sh(n.netns, 'ip', ['addr', 'add', `${n.ipv4}/32`, 'dev', 'lo']);
+    sh(n.netns, 'ip', ['-6', 'addr', 'add', `${n.ipv6}/128`, 'dev', 'lo', 'nodad']);
   }
 
   addPod(spec: PodSpec): PodInfo {

@@ -12,9 +12,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { peerSetName, targetSetName } from '@portico/netpol';
 import { REPO, bundleAgent } from '../dataplane/cluster.ts';
 import { NODE_BIN, Topology, checkPrerequisites, sh, type PodInfo } from '../dataplane/topology.ts';
@@ -50,6 +51,13 @@ async function eventually<T>(what: string, fn: () => T | undefined | false | Pro
   }
 }
 
+function shippedRules(): unknown[] {
+  const docs = parseAllDocuments(readFileSync(join(REPO, 'apps/netpol-agent/rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: unknown[] });
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  if (!role?.rules) throw new Error('apps/netpol-agent/rbac.yaml has no ClusterRole rules');
+  return role.rules;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -70,6 +78,7 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
   let nodeNetns = '';
   const wrapDir = join(REPO, '.cache', `${ID}-wrap`);
   const pods: Record<string, PodInfo> = {};
+  let bundle = '';
 
   const iptablesSave = (): string => sh(nodeNetns, 'iptables-save', ['-t', 'filter']) + sh(nodeNetns, 'ip6tables-save', ['-t', 'filter']);
   const probe = async (from: string, to: string): Promise<[boolean, boolean]> => {
@@ -137,10 +146,8 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
       metadata: { name: `${ID}-netpol-agent`, labels: { 'portico-test': ID } },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
-      ],
+      // The rules the project ships (apps/netpol-agent/rbac.yaml), not a copy.
+      rules: shippedRules(),
     });
     apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -179,6 +186,7 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
     }
     topo.destroy();
     rmSync(wrapDir, { recursive: true, force: true });
+    if (bundle) rmSync(dirname(bundle), { recursive: true, force: true });
     for (const args of [
       ['delete', 'ns', NS_X, NS_Y, NS_SYS, '--wait=false', '--ignore-not-found'],
       ['delete', 'nodes', '-l', `portico-test=${ID}`, '--wait=false'],
@@ -199,7 +207,7 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
       writeFileSync(join(wrapDir, tool), `#!/bin/sh\nexec ip netns exec ${nodeNetns} ${real} "$@"\n`);
       chmodSync(join(wrapDir, tool), 0o755);
     }
-    const bundle = await bundleAgent();
+    bundle = await bundleAgent();
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}`;
     agent = spawn(
