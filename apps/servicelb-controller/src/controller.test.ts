@@ -95,6 +95,20 @@ describe('ServiceLBController: a LoadBalancer Service end to end', () => {
     assert.equal(h.controller.stateOf('app/web'), undefined, 'a ClusterIP Service is not counted');
   });
 
+  it('deletes a svclb DaemonSet that appears for a Service that no longer wants one', async () => {
+    const h = track(harness());
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web', { type: 'ClusterIP' }));
+    await h.start();
+    await settled(h);
+    h.fake.put({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { namespace: LB_NS, name: DS, labels: { [names.nodeSelectorLabel]: 'false', [names.svcNameLabel]: 'web', [names.svcNamespaceLabel]: 'app' } },
+      spec: {},
+    } as KubeObject);
+    await eventually(() => assert.equal(getDs(h), undefined), 'the DaemonSet deleted');
+  });
+
   it('on deletion deletes the DaemonSet and removes the finalizer, so the Service goes away', async () => {
     const h = track(harness());
     h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web'));
@@ -151,6 +165,20 @@ describe('ServiceLBController: a LoadBalancer Service end to end', () => {
     }, 'legacy finalizers removed and the orphan deleted');
     assert.ok(getDs(h, 'not-ours'), 'a DaemonSet without the ServiceLB labels is left alone');
     assert.ok(h.events.events.some((e) => e.object === 'app/gone' && e.reason === 'DeletedDaemonSet'));
+  });
+
+  it('reconciles even when the first namespace check fails, and ensures the namespace in the background', async () => {
+    const h = track(harness());
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web'));
+    // The first try and the first background retry fail; the next background retry (after 0.5 s or more) succeeds.
+    h.fake.failNext({ method: 'GET', path: new RegExp(`^/api/v1/namespaces/${LB_NS}$`), status: 403, times: 2 });
+    await h.start();
+    await eventually(() => assert.ok(getDs(h)), 'the DaemonSet');
+    assert.equal(h.fake.get(Resources.Namespace, { name: LB_NS }), undefined, 'reconciling did not wait for the namespace');
+    await eventually(() => {
+      assert.ok(h.fake.get(Resources.Namespace, { name: LB_NS }), 'namespace');
+      assert.ok(h.fake.get(Resources.ServiceAccount, { namespace: LB_NS, name: 'svclb' }), 'ServiceAccount');
+    }, 'the namespace and ServiceAccount after the retries');
   });
 
   it('ensures the LB namespace and the svclb ServiceAccount at startup', async () => {

@@ -258,7 +258,8 @@ export class ServiceLBController {
           if (ev.type !== 'update' && !(ev.object as Pod).spec?.nodeName) return;
           if (ev.type === 'update' && !podChangeMatters(ev.old! as Pod, ev.object as Pod)) return;
         }
-        if (ev.kind === 'daemonSet' && ev.type === 'add' && this.writer.isOwnApply(ev.object.metadata?.name ?? '', ev.object.metadata?.resourceVersion)) return;
+        // A DaemonSet add is always queued, our own creation included: a reconcile that ran before the
+        // cache had it (e.g. the Service turned ClusterIP right after the apply) must see it to delete it.
         this.#enqueue(`${namespace}/${name}`);
         return;
       }
@@ -303,7 +304,10 @@ export class ServiceLBController {
     this.#log.info({ event: 'leading' }, 'started leading: reconciling LoadBalancer Services');
     try {
       await this.caches.waitForSync({ signal });
-      await this.#ensurePrerequisites(signal);
+      // One attempt first, so a fresh cluster gets its namespace before the first apply; if it
+      // fails (API trouble, RBAC), reconciling starts anyway and their failures show up as Events on
+      // the Services, while the prerequisites are retried in the background.
+      if (!(await this.#ensurePrerequisites(signal, 1))) void this.#ensurePrerequisites(signal, Number.POSITIVE_INFINITY);
       this.#queue = queue;
       this.#enqueueAll();
       const period = this.#o.resyncPeriodMs ?? 600_000;
@@ -341,22 +345,31 @@ export class ServiceLBController {
     }
   }
 
-  /** Creates the LB namespace and the svclb ServiceAccount when missing; retries with backoff until done or aborted. */
-  async #ensurePrerequisites(signal: AbortSignal): Promise<void> {
+  /**
+   * Creates the LB namespace and the svclb ServiceAccount when missing, in up to `attempts` tries
+   * with backoff. Returns whether it succeeded; false after the last failed try or when aborted.
+   */
+  async #ensurePrerequisites(signal: AbortSignal, attempts: number): Promise<boolean> {
     const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
     const ns = this.#o.core.namespace;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         if (await this.writer.ensureNamespace(ns, signal)) this.#log.info({ event: 'namespaceCreated', obj: { kind: 'Namespace', name: ns } }, 'created the LB namespace');
         if (await this.writer.ensureServiceAccount(ns, signal)) {
           this.#log.info({ event: 'serviceAccountCreated', obj: { kind: 'ServiceAccount', ns, name: 'svclb' } }, 'created the svclb ServiceAccount');
         }
-        return;
+        return true;
       } catch (err) {
-        if (signal.aborted) throw err;
+        if (signal.aborted) return false;
+        const last = attempt >= attempts;
         const delay = backoff.next();
-        this.#log.error({ op: 'ensurePrerequisites', err, retryInMs: delay }, 'cannot ensure the LB namespace and svclb ServiceAccount; retrying');
-        await sleep(this.#clock, delay, signal);
+        this.#log.error({ op: 'ensurePrerequisites', err, ...(last ? {} : { retryInMs: delay }) }, 'cannot ensure the LB namespace and the svclb ServiceAccount');
+        if (last) return false;
+        try {
+          await sleep(this.#clock, delay, signal);
+        } catch {
+          return false;
+        }
       }
     }
   }
@@ -485,7 +498,8 @@ export class ServiceLBController {
         log.info({ event: 'daemonSetDeleted', obj: { kind: 'DaemonSet', ns: lbNamespace, name: plan.name }, why: outcome.state }, 'deleted the svclb DaemonSet');
       }
     } else if (plan.action === 'keep') {
-      log.warn({ event: 'daemonSetKept', obj: { kind: 'DaemonSet', ns: lbNamespace, name: plan.name }, problems: outcome.problems }, 'invalid Service configuration; keeping the last applied DaemonSet');
+      // The user is told by the InvalidAnnotation Event and condition (once per change), not by every reconcile.
+      log.debug({ event: 'daemonSetKept', obj: { kind: 'DaemonSet', ns: lbNamespace, name: plan.name }, problems: outcome.problems }, 'invalid Service configuration; keeping the last applied DaemonSet');
     }
 
     // 5: status.
@@ -509,18 +523,18 @@ export class ServiceLBController {
     const involved = svc
       ? (svc as KubeObject)
       : { apiVersion: 'v1', kind: 'Service', namespace: outcome.namespace, name: outcome.name };
-    const deletedMessages = new Set([...deleted].map((n) => deletedDaemonSetEvent(lbNamespace, n).message));
     const emit = (e: ServiceEvent): void => this.#o.events.event(involved, e.type, e.reason, e.message);
+    const deletions = new Map([...deleted].map((n) => [deletedDaemonSetEvent(lbNamespace, n).message, deletedDaemonSetEvent(lbNamespace, n)]));
     for (const e of outcome.events) {
       const due =
         e.when === 'now' ||
         (e.when === 'afterApply' && applied) ||
         (e.when === 'afterStatusPatch' && patched) ||
-        (e.when === 'afterDelete' && deletedMessages.delete(e.message));
+        (e.when === 'afterDelete' && deletions.delete(e.message));
       if (due) emit(e);
     }
-    // Stale DaemonSets the core did not announce (a Service re-created under the same name).
-    for (const message of deletedMessages) emit({ ...deletedDaemonSetEvent(lbNamespace, ''), message });
+    // Deletions the core did not announce (stale DaemonSets of a Service re-created under the same name).
+    for (const e of deletions.values()) emit(e);
 
     this.#recordState(key, svc, outcome);
   }

@@ -216,8 +216,7 @@ export class Writer {
   /** Deletes a DaemonSet of the LB namespace; returns whether something was deleted (false on 404). */
   async deleteDaemonSet(namespace: string, name: string, signal?: AbortSignal): Promise<boolean> {
     this.#applied.delete(name);
-    // No DeleteOptions body: apps/v1 already deletes a DaemonSet's pods in the background, and a
-    // DELETE with a body is what libs/kube's transport currently sends without Content-Length.
+    // No DeleteOptions: apps/v1 already deletes a DaemonSet's pods in the background.
     return this.#write('delete', 'daemonsets', () => deleteIfExists(this.#client, Resources.DaemonSet, { namespace, name }, { signal }));
   }
 

@@ -108,10 +108,15 @@ export async function createKubeClient(cfg: KubeClientConfig = {}): Promise<Load
       case 'kubeconfig-env': {
         const [first, ...rest] = choice.paths!;
         kc.loadFromFile(first!);
+        // kubectl's merge rule: the first file that defines a name wins (client-node's
+        // mergeConfig throws on duplicates instead).
         for (const p of rest) {
           const more = new k8s.KubeConfig();
           more.loadFromFile(p);
-          kc.mergeConfig(more, true);
+          for (const c of more.getClusters()) if (!kc.getCluster(c.name)) kc.addCluster(c);
+          for (const u of more.getUsers()) if (!kc.getUser(u.name)) kc.addUser(u);
+          for (const x of more.getContexts()) if (!kc.getContextObject(x.name)) kc.addContext(x);
+          if (!kc.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
         }
         if (cfg.context) {
           if (!kc.getContextObject(cfg.context)) throw new Error(`context ${cfg.context} not found`);

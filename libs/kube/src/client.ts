@@ -193,11 +193,11 @@ export class RestKubeClient implements KubeClient {
     return found;
   }
 
-  get<T extends KubeObject>(res: ResourceType, key: ObjectKey, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  async get<T extends KubeObject>(res: ResourceType, key: ObjectKey, opts: { signal?: AbortSignal } = {}): Promise<T> {
     return this.request<T>({ method: 'GET', path: resourcePath(res, key), signal: opts.signal });
   }
 
-  list<T extends KubeObject>(res: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(res: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
     return this.request<ObjectList<T>>({
       method: 'GET',
       path: resourcePath(res, { namespace: opts.namespace }),
@@ -280,7 +280,7 @@ export class RestKubeClient implements KubeClient {
     }
   }
 
-  create<T extends KubeObject>(res: ResourceType, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
+  async create<T extends KubeObject>(res: ResourceType, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
     const namespace = opts.namespace ?? obj.metadata?.namespace;
     return this.request<T>({
       method: 'POST',
@@ -291,7 +291,7 @@ export class RestKubeClient implements KubeClient {
     });
   }
 
-  replace<T extends KubeObject>(res: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async replace<T extends KubeObject>(res: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
     const name = obj.metadata?.name;
     if (!name) throw new Error(`replace ${res.kind}: object has no metadata.name`);
     return this.request<T>({
@@ -303,7 +303,7 @@ export class RestKubeClient implements KubeClient {
     });
   }
 
-  patch<T extends KubeObject>(res: ResourceType, key: ObjectKey, patch: unknown, opts: PatchOptions): Promise<T> {
+  async patch<T extends KubeObject>(res: ResourceType, key: ObjectKey, patch: unknown, opts: PatchOptions): Promise<T> {
     if (opts.type === 'apply' && !opts.fieldManager) throw new Error(`apply ${res.kind} ${key.name}: fieldManager is required`);
     return this.request<T>(
       {

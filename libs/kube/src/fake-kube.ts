@@ -201,6 +201,10 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function isEmptyObject(v: unknown): boolean {
+  return isObj(v) && Object.keys(v).length === 0;
+}
+
 /** Fields that are not owned by anyone in SSA bookkeeping. */
 const UNOWNED = new Set(['apiVersion', 'kind', 'metadata.name', 'metadata.namespace', 'metadata.resourceVersion', 'metadata.managedFields', 'metadata.uid', 'metadata.creationTimestamp', 'metadata.generation']);
 
@@ -404,7 +408,7 @@ export class FakeKube {
    * injection); watches see ADDED/MODIFIED. The resource comes from apiVersion/kind. Returns the
    * stored copies (with uid, resourceVersion, creationTimestamp).
    */
-  put(...objs: KubeObject[]): KubeObject[] {
+  put<T extends KubeObject>(...objs: T[]): T[] {
     return objs.map((o) => {
       const res = this.#resourceOf(o);
       const meta = o.metadata ?? {};
@@ -414,7 +418,7 @@ export class FakeKube {
       const next = clone(o);
       next.apiVersion = apiVersionOf(res);
       next.kind = res.kind;
-      return clone(this.#write(res, key, prev, next, 'fake-kube', undefined));
+      return clone(this.#write(res, key, prev, next, 'fake-kube', undefined)) as T;
     });
   }
 
@@ -937,6 +941,7 @@ export class FakeKube {
     const conflicts: { type: string; message: string; field: string }[] = [];
     for (const [p, v] of appliedLeaves) {
       if (deepEqual(getPath(live, p), v)) continue;
+      if (isEmptyObject(v) && isObj(getPath(live, p))) continue; // `data: {}` merges nothing, conflicts with nothing
       for (const [m, o] of owners) {
         if (m === manager) continue;
         for (const q of o.paths) {
@@ -957,7 +962,7 @@ export class FakeKube {
     if (mine) {
       for (const p of mine.paths) {
         if (appliedLeaves.has(p)) continue;
-        const sharedWith = [...owners].some(([m, o]) => m !== manager && o.paths.has(p));
+        const sharedWith = [...owners].some(([m, o]) => m !== manager && [...o.paths].some((q) => q === p || q.startsWith(`${p}.`)));
         if (!sharedWith) deletePath(live, p);
       }
     }
@@ -971,8 +976,10 @@ export class FakeKube {
       if (m === manager) continue;
       for (const p of appliedLeaves.keys()) {
         for (const q of [...o.paths]) {
-          const overlaps = q === p || q.startsWith(`${p}.`) || p.startsWith(`${q}.`);
-          if (overlaps && (force || !deepEqual(getPath(prev?.obj, q), getPath(live, q)))) o.paths.delete(q);
+          // A field whose value this apply changed (a forced conflict) moves to this manager;
+          // one applied with the same value becomes shared.
+          const overlaps = !isEmptyObject(appliedLeaves.get(p)) && (q === p || q.startsWith(`${p}.`) || p.startsWith(`${q}.`));
+          if (overlaps && !deepEqual(getPath(prev?.obj, q), getPath(live, q))) o.paths.delete(q);
         }
       }
       if (o.paths.size === 0) owners.delete(m);

@@ -331,7 +331,13 @@ describe('ListWatch', () => {
         if (req.query?.['watch'] === undefined) {
           return { status: 200, headers: {}, body: (async function* () { yield Buffer.from(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [] })); })() };
         }
-        if (watched) return { status: 200, headers: {}, body: (async function* () { await new Promise<void>((_r, rej) => req.signal?.addEventListener('abort', () => rej(req.signal?.reason))); })() };
+        if (watched) {
+          // Later watches stay open and silent until aborted.
+          const silent = async function* (): AsyncGenerator<Uint8Array> {
+            yield await new Promise<Uint8Array>((_r, rej) => req.signal?.addEventListener('abort', () => rej(req.signal?.reason)));
+          };
+          return { status: 200, headers: {}, body: silent() };
+        }
         watched = true;
         return {
           status: 200,

@@ -65,6 +65,12 @@ export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
     const obj = { ...raw } as Record<string, unknown>;
     if (obj['apiVersion'] === undefined && defaults?.apiVersion) obj['apiVersion'] = defaults.apiVersion;
     if (obj['kind'] === undefined && defaults?.kind) obj['kind'] = defaults.kind;
+    // Lists (kubectl's `List`, API lists such as `ServiceList`, even nested) are flattened; they
+    // carry no metadata.name.
+    if (isList(obj)) {
+      addList(obj, origin);
+      return;
+    }
     const apiVersion = obj['apiVersion'];
     const kind = obj['kind'];
     const meta = obj['metadata'];
@@ -75,11 +81,6 @@ export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
     else if (meta['namespace'] !== undefined && typeof meta['namespace'] !== 'string') bad.push('metadata.namespace is not a string');
     if (bad.length > 0) {
       problems.push(`${where(origin)}: ${bad.join(', ')}`);
-      return;
-    }
-    // Nested lists are flattened too (a List of Lists is unusual but valid input).
-    if (isList(obj)) {
-      addList(obj, origin);
       return;
     }
     const m = meta as { name: string; namespace?: string };
@@ -124,10 +125,6 @@ export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
       }
       const value: unknown = doc.toJS({ maxAliasCount: 1000 });
       if (value === null || value === undefined) return; // empty document (`---` at the end, comments only)
-      if (isPlainObject(value) && isList(value) && value['metadata'] === undefined) {
-        addList(value, origin); // kubectl's List has no metadata.name
-        return;
-      }
       addObject(value, origin);
     });
   }

@@ -20,7 +20,8 @@
 export * from './types.ts';
 export * from './names.ts';
 export * from './text.ts';
-export { renderNetpol, NetpolRenderer } from './render.ts';
+export { renderNetpol, NetpolRenderer, checkNetpolConfig, parseNodePortRange } from './render.ts';
+export { clampComment, safeJoin } from './chains.ts';
 export { validateNetworkPolicy, selectorMatches, effectivePolicyTypes } from './model.ts';
 export { evaluate, type Connection, type Verdict, type OracleOptions } from './oracle.ts';
 export {
@@ -32,3 +33,4 @@ export {
   type SimConnectionResult,
 } from './simulate.ts';
 export { parseIP, parseCIDR, formatIP, formatCIDR, ipInCIDR, type IP, type CIDR } from './ip.ts';
+export { generateCase, generatedCluster, generatePolicy, Rng, type GeneratedCluster } from './generate.ts';

@@ -37,6 +37,8 @@ export interface PodModel {
   readonly nodeName: string;
   /** Canonical address per family (first `status.podIPs` entry of that family, else `status.podIP`). */
   readonly ips: Readonly<Partial<Record<Family, string>>>;
+  /** Numeric value of each address, for sorting set entries. */
+  readonly ipValues: Readonly<Partial<Record<Family, bigint>>>;
   /**
    * Can be selected and be a peer: has an IP, is not hostNetwork, is not finished
    * (Succeeded/Failed/Completed). Terminating pods that still run count.
@@ -341,6 +343,8 @@ export function normalizePod(pod: Pod, problems: Problem[]): PodModel {
   const namespace = pod.metadata.namespace ?? 'default';
   const name = pod.metadata.name;
   const ips = podAddresses(pod, problems, { namespace, name });
+  const ipValues: Partial<Record<Family, bigint>> = {};
+  for (const f of ['IPv4', 'IPv6'] as const) if (ips[f] !== undefined) ipValues[f] = parseIP(ips[f])!.value;
   const hostNetwork = pod.spec?.hostNetwork === true;
   const finished = FINISHED_PHASES.has(String(pod.status?.phase ?? ''));
   const named = new Map<string, number[]>();
@@ -361,6 +365,7 @@ export function normalizePod(pod: Pod, problems: Problem[]): PodModel {
     labels: pod.metadata.labels ?? {},
     nodeName: pod.spec?.nodeName ?? '',
     ips,
+    ipValues,
     actionable: !hostNetwork && !finished && (ips.IPv4 !== undefined || ips.IPv6 !== undefined),
     namedPorts: named,
   };
@@ -467,7 +472,10 @@ function dedupe<T extends { metadata: { name: string; namespace?: string; uid?: 
   kind: string,
   namespaced: boolean,
   problems: Problem[],
-): T[] {
+): readonly T[] {
+  const keys = new Set<string>();
+  for (const it of items) keys.add(namespaced ? `${it.metadata.namespace ?? 'default'}/${it.metadata.name}` : it.metadata.name);
+  if (keys.size === items.length) return items; // the common case: no duplicates
   const byKey = new Map<string, T[]>();
   for (const it of items) {
     const k = namespaced ? `${it.metadata.namespace ?? 'default'}/${it.metadata.name}` : it.metadata.name;
@@ -497,20 +505,48 @@ function dedupe<T extends { metadata: { name: string; namespace?: string; uid?: 
   return out;
 }
 
+/**
+ * Per-object normalization results kept between renders by a long-lived renderer: informer caches
+ * hand out the same object until it changes, so object identity is a safe cache key.
+ */
+export interface ModelCache {
+  readonly pods: WeakMap<Pod, { model: PodModel; problems: Problem[] }>;
+  readonly policies: WeakMap<NetworkPolicy, { model: PolicyModel | undefined; problems: Problem[] }>;
+}
+
+export function newModelCache(): ModelCache {
+  return { pods: new WeakMap(), policies: new WeakMap() };
+}
+
 /** Builds the normalized model of a snapshot (order-independent). */
-export function buildModel(snapshot: NetpolSnapshot): ClusterModel {
+export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newModelCache()): ClusterModel {
   const problems: Problem[] = [];
   const namespaces = new Map<string, Readonly<Record<string, string>>>();
   for (const ns of dedupe(snapshot.namespaces ?? [], 'Namespace', false, problems)) {
     namespaces.set(ns.metadata.name, ns.metadata.labels ?? {});
   }
-  const pods = dedupe(snapshot.pods ?? [], 'Pod', true, problems)
-    .map((p) => normalizePod(p, problems))
-    .sort((a, b) => cmp(a.key, b.key));
+  const pods: PodModel[] = [];
+  for (const p of dedupe(snapshot.pods ?? [], 'Pod', true, problems)) {
+    let hit = cache.pods.get(p);
+    if (!hit) {
+      const own: Problem[] = [];
+      hit = { model: normalizePod(p, own), problems: own };
+      cache.pods.set(p, hit);
+    }
+    pods.push(hit.model);
+    problems.push(...hit.problems);
+  }
+  pods.sort((a, b) => cmp(a.key, b.key));
   const policies: PolicyModel[] = [];
   for (const p of dedupe(snapshot.networkPolicies ?? [], 'NetworkPolicy', true, problems)) {
-    const m = normalizePolicy(p, problems);
-    if (m) policies.push(m);
+    let hit = cache.policies.get(p);
+    if (!hit) {
+      const own: Problem[] = [];
+      hit = { model: normalizePolicy(p, own), problems: own };
+      cache.policies.set(p, hit);
+    }
+    if (hit.model) policies.push(hit.model);
+    problems.push(...hit.problems);
   }
   policies.sort((a, b) => cmp(a.key, b.key));
   return { namespaces, pods, policies, problems };

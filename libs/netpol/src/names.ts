@@ -83,6 +83,18 @@ export function namedPortSetName(
   );
 }
 
+/**
+ * Portico's shared named-port set: every actionable pod in the cluster that exposes container port
+ * `name`/`protocol` as `port`. kube-router builds one set per rule and named port, resolved against
+ * the wrong pods for egress (D4, D5); Portico matches a named port as "destination is in this set and
+ * the destination port is `port`", together with the rule's own peer and target sets, so one set per
+ * (name, protocol, number) serves every policy. The hash input contains `/`, which no kube-router
+ * input can contain, so these names never collide with kube-router's.
+ */
+export function namedPortSharedSetName(name: string, protocol: string, port: number, family: Family): string {
+  return hashedName(setPrefix(Netpol.dstSetPrefix, family), `portico/namedport/${name}/${protocol}/${port}/${family}`);
+}
+
 /** The default-deny set of programmed local pods (`inet6:` prefixed for IPv6). */
 export function localPodsSetName(family: Family): string {
   return setPrefix(Netpol.localPodsSet, family);

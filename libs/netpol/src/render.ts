@@ -1,217 +1,88 @@
 import { hashedName, Netpol } from '@portico/labels';
 import { ipBlockEntries } from './cidrset.ts';
-import { formatCIDR, hostCIDR, parseCIDR, parseIP } from './ip.ts';
 import {
-  buildModel,
-  type ClusterModel,
-  type PeerModel,
-  type PodModel,
-  type PolicyModel,
-  type Protocol,
-  type RuleModel,
-  type Selector,
-  sortProblems,
-} from './model.ts';
+  builtinJumps,
+  clampComment,
+  commonChain,
+  defaultChain,
+  MARK_MATCH,
+  MARK_OK,
+  markPair,
+  positionedKubeRouter,
+  protoOf,
+  safeJoin,
+  tailChain,
+} from './chains.ts';
+import { type ResolvedConfig, resolveConfig } from './config.ts';
+import { formatCIDR, hostCIDR, parseIP } from './ip.ts';
+import { buildModel, type ModelCache, newModelCache, type PeerModel, type PodModel, type PolicyModel, type RuleModel, sortProblems } from './model.ts';
 import {
   type Direction,
   localPodsSetName,
-  namedPortSetName,
+  namedPortSharedSetName,
   peerSetName,
   podChainName,
   policyChainName,
-  positionedRuleId,
   STABLE_POD_VERSION,
   stablePolicyVersion,
   targetSetName,
 } from './names.ts';
-import {
-  type AcceptPlacement,
-  type BuiltinRule,
-  type Chain,
-  type DesiredState,
-  type Family,
-  FAMILIES,
-  type FamilyState,
-  type IpSet,
-  type IpSetEntry,
-  type NetpolConfig,
-  type NetpolSnapshot,
-  type Problem,
-  type Rule,
-  type RuleProtocol,
+import { SelectionCache, type SelectorPeer } from './selection.ts';
+import type {
+  BuiltinRule,
+  Chain,
+  DesiredState,
+  Family,
+  FamilyState,
+  IpSet,
+  IpSetEntry,
+  NetpolConfig,
+  NetpolSnapshot,
+  Problem,
+  Rule,
+  SetMatch,
 } from './types.ts';
+
+export { checkNetpolConfig, parseNodePortRange } from './config.ts';
 
 /**
  * The renderer: snapshot + config -> desired ipsets and chains per family (spec section 2, with the
- * D1-D6, D10, D11 fixes and Portico's additions D13/D14; see docs/netpol.md).
+ * D1-D6, D10, D11 fixes and Portico's D13/D14; see docs/netpol.md).
  *
- * Shape of the output, per family:
- * - `KUBE-ROUTER-INPUT|FORWARD|OUTPUT`: INPUT whitelist (service CIDRs, local node ports), then the
- *   per-pod jumps sorted by pod, then the jump to `KUBE-NWPLCY-TAIL` and the ACCEPT on 0x20000.
+ * Output per family:
+ * - `KUBE-ROUTER-INPUT|FORWARD|OUTPUT`: INPUT whitelist (service CIDRs, local node ports), the per-pod
+ *   jumps sorted by pod, then the jump to `KUBE-NWPLCY-TAIL` and the ACCEPT on 0x20000.
  * - `KUBE-NWPLCY-COMMON`, `KUBE-NWPLCY-DEFAULT`, `KUBE-NWPLCY-TAIL`: fixed helpers.
  * - One chain per policy *and direction* (D1): ingress chains are entered with `-d podIP`, egress
- *   chains with `-s podIP`, so a policy's ingress rules can never admit an egress packet.
+ *   chains with `-s podIP`, so a policy's ingress rules never see its targets' egress packets.
  * - One `KUBE-POD-FW-*` chain per local actionable pod with an address of the family.
- * - Rules inside policy chains depend only on the policies and on named-port resolution; pod churn
- *   mostly changes set members only, which the apply engine swaps without touching iptables.
  *
- * Sets. Policy target sets hold only the *local* targets: they are only consulted inside chains that
- * local pods' chains jump to. Peer sets and named-port sets hold matching pods cluster-wide.
+ * Sets: policy target sets hold only the *local* targets (they are consulted only in chains that
+ * local pods' chains jump to); peer sets hold matching pods cluster-wide; ipBlock sets hold the exact
+ * union of the rule's blocks (D3); named ports match through shared per-(name, protocol, number) sets
+ * (D4, D5). A rule whose peers select no pod still gets its (empty) set, so pod churn changes set
+ * members, not iptables rules.
  */
-
-// ---------------------------------------------------------------------------------------------
-// Config
-// ---------------------------------------------------------------------------------------------
-
-interface ResolvedConfig {
-  readonly nodeName: string;
-  readonly families: readonly Family[];
-  readonly serviceCIDRs: Readonly<Record<Family, readonly string[]>>;
-  readonly nodePorts: { from: number; to: number } | undefined;
-  readonly podCIDRs: Readonly<Record<Family, readonly string[]>>;
-  readonly defaultDeny: boolean;
-  readonly acceptPlacement: AcceptPlacement;
-  readonly nflog: { enabled: boolean; perPolicy: boolean; group: number; limit: string; burst: number };
-}
-
-const DEFAULT_SERVICE_CIDRS = ['10.43.0.0/16'];
-const DEFAULT_NODE_PORT_RANGE = '30000-32767';
-
-/** Parses `a-b` or `a:b` (a < b, both 1-65535), as kube-router validates `--service-node-port-range`. */
-export function parseNodePortRange(s: string): { from: number; to: number } | undefined {
-  const m = /^(\d+)[:-](\d+)$/.exec(s.trim());
-  if (!m) return undefined;
-  const from = Number(m[1]);
-  const to = Number(m[2]);
-  if (from < 1 || to > 65535 || from >= to) return undefined;
-  return { from, to };
-}
-
-/**
- * Checks a config the shell built from flags: one problem per bad value, naming the field. The shell
- * turns these into exit code 2 (STYLE rule 10); {@link renderNetpol} reports and skips them too.
- */
-export function checkNetpolConfig(config: NetpolConfig): Problem[] {
-  const out: Problem[] = [];
-  const bad = (field: string, value: string, message: string): void => {
-    out.push({ reason: 'InvalidAddress', severity: 'error', field, value, message });
-  };
-  if (!config.nodeName) bad('nodeName', '', 'must be set');
-  for (const f of config.families ?? []) if (!FAMILIES.includes(f)) bad('families', String(f), 'must be IPv4 or IPv6');
-  if (config.families && config.families.length === 0) bad('families', '[]', 'must enable at least one family');
-  (config.serviceCIDRs ?? []).forEach((c, i) => {
-    if (!parseCIDR(c)) bad(`serviceCIDRs[${i}]`, c, 'must be a CIDR');
-  });
-  (config.podCIDRs ?? []).forEach((c, i) => {
-    if (!parseCIDR(c)) bad(`podCIDRs[${i}]`, c, 'must be a CIDR');
-  });
-  if (config.nodePortRange !== undefined && !parseNodePortRange(config.nodePortRange)) {
-    bad('nodePortRange', config.nodePortRange, 'must be <low>-<high> or <low>:<high> with low < high, within 1-65535');
-  }
-  const n = config.nflog;
-  if (n?.group !== undefined && (!Number.isInteger(n.group) || n.group < 0 || n.group > 65535)) bad('nflog.group', String(n.group), 'must be 0-65535');
-  if (n?.limit !== undefined && !/^\d+\/(second|minute|hour|day)$/.test(n.limit)) bad('nflog.limit', n.limit, 'must be <n>/<second|minute|hour|day>');
-  if (n?.burst !== undefined && (!Number.isInteger(n.burst) || n.burst < 1)) bad('nflog.burst', String(n.burst), 'must be a positive integer');
-  return out;
-}
-
-function splitByFamily(cidrs: readonly string[]): Record<Family, string[]> {
-  const out: Record<Family, string[]> = { IPv4: [], IPv6: [] };
-  for (const c of cidrs) {
-    const p = parseCIDR(c.trim());
-    if (!p) continue;
-    const s = formatCIDR(p);
-    const list = out[p.v6 ? 'IPv6' : 'IPv4'];
-    if (!list.includes(s)) list.push(s);
-  }
-  return out;
-}
-
-function resolveConfig(config: NetpolConfig, snapshot: NetpolSnapshot, problems: Problem[]): ResolvedConfig {
-  problems.push(...checkNetpolConfig(config));
-  const families = FAMILIES.filter((f) => (config.families ?? ['IPv4']).includes(f));
-  let podCIDRs = config.podCIDRs;
-  if (podCIDRs === undefined) {
-    const node = (snapshot.nodes ?? []).find((n) => n.metadata.name === config.nodeName);
-    if (!node) {
-      if (config.defaultDeny) {
-        problems.push({
-          reason: 'NodeNotFound',
-          severity: 'warning',
-          object: { kind: 'Node', name: config.nodeName },
-          field: 'nodeName',
-          value: config.nodeName,
-          message: 'the node is not in the snapshot, so its pod CIDRs are unknown; default-deny rules are rendered without CIDRs',
-        });
-      }
-      podCIDRs = [];
-    } else {
-      const ann = node.metadata.annotations?.[Netpol.podCIDRsAnnotation];
-      podCIDRs = ann
-        ? ann.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
-        : node.spec?.podCIDRs?.length
-          ? node.spec.podCIDRs
-          : node.spec?.podCIDR
-            ? [node.spec.podCIDR]
-            : [];
-      podCIDRs.forEach((c, i) => {
-        if (!parseCIDR(c.trim())) {
-          problems.push({
-            reason: 'InvalidAddress',
-            severity: 'warning',
-            object: { kind: 'Node', name: node.metadata.name },
-            field: ann ? `metadata.annotations.${Netpol.podCIDRsAnnotation}` : `spec.podCIDRs[${i}]`,
-            value: c,
-            message: 'pod CIDR does not parse; it is ignored',
-          });
-        }
-      });
-    }
-  }
-  const pods = splitByFamily(podCIDRs);
-  if (config.defaultDeny) {
-    for (const f of families) {
-      if (pods[f].length === 0) {
-        problems.push({
-          reason: 'MissingPodCIDR',
-          severity: 'warning',
-          object: { kind: 'Node', name: config.nodeName },
-          field: 'podCIDRs',
-          value: f,
-          message: `no ${f} pod CIDR for this node: the default-deny TAIL rules of ${f} only accept policy-checked traffic`,
-        });
-      }
-    }
-  }
-  const n = config.nflog ?? {};
-  return {
-    nodeName: config.nodeName,
-    families,
-    serviceCIDRs: splitByFamily(config.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS),
-    nodePorts: parseNodePortRange(config.nodePortRange ?? DEFAULT_NODE_PORT_RANGE),
-    podCIDRs: pods,
-    defaultDeny: config.defaultDeny ?? false,
-    acceptPlacement: config.acceptPlacement ?? 'chain-end',
-    nflog: {
-      enabled: n.enabled ?? true,
-      perPolicy: n.perPolicy ?? false,
-      group: n.group ?? Netpol.nflogGroup,
-      limit: n.limit ?? '10/minute',
-      burst: n.burst ?? 10,
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Names with collision handling (D14)
 // ---------------------------------------------------------------------------------------------
 
+interface Claim {
+  readonly logical: string;
+  readonly name: string;
+  readonly alternative: () => string;
+  readonly object: Problem['object'];
+  /** What the claim returned when the output was built. */
+  readonly got: string;
+}
+
 /**
  * kube-router hashes plain concatenations (`ns + name + ...`), so `a`/`bc` and `ab`/`c` (both valid
- * names) hash alike. The registry hands out kube-router's name and, when that name is already held by
- * another object in this render, a name hashed from a `/`-separated input (which no kube-router
- * input can equal, because Kubernetes names contain no `/`), and reports `NameCollision`. Objects are
- * registered in sorted order, so the outcome is deterministic.
+ * names) hash alike. The registry hands out kube-router's name and, when another object of this
+ * render already holds it, a name hashed from a `/`-separated input (no kube-router input contains
+ * `/`, because Kubernetes names cannot), and reports `NameCollision`. Objects are registered in sorted
+ * order, so the outcome is deterministic.
  */
 class NameRegistry {
   private readonly owner = new Map<string, string>();
@@ -220,274 +91,152 @@ class NameRegistry {
     this.problems = problems;
   }
 
-  claim(logicalKey: string, name: string, alternative: () => string, object: Problem['object']): string {
+  claim(logical: string, name: string, alternative: () => string, object: Problem['object']): string {
     const held = this.owner.get(name);
-    if (held === undefined || held === logicalKey) {
-      this.owner.set(name, logicalKey);
+    if (held === undefined || held === logical) {
+      this.owner.set(name, logical);
       return name;
     }
     const alt = alternative();
-    this.owner.set(alt, logicalKey);
+    this.owner.set(alt, logical);
     this.problems.push({
       reason: 'NameCollision',
       severity: 'warning',
       ...(object ? { object } : {}),
       field: 'metadata.name',
       value: name,
-      message: `kube-router's name ${name} is already used by ${held.split('|').slice(1).join(' ')}; using ${alt} instead`,
+      message: `kube-router's name ${name} is already used by ${held.split('|')[1]}; using ${alt} instead`,
     });
     return alt;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Selection
+// Policy chains and sets
 // ---------------------------------------------------------------------------------------------
 
-/** Memoized selector evaluation over the model (one per render). */
-class Selection {
-  private readonly byNamespace = new Map<string, PodModel[]>(); // ns -> actionable pods
-  private readonly nsMemo = new Map<string, string[]>(); // nsSelector key -> namespaces
-  private readonly podMemo = new Map<string, PodModel[]>(); // ns \0 podSelector key -> pods
-  readonly actionable: PodModel[];
-  readonly model: ClusterModel;
-
-  constructor(model: ClusterModel) {
-    this.model = model;
-    this.actionable = model.pods.filter((p) => p.actionable);
-    for (const p of this.actionable) {
-      const list = this.byNamespace.get(p.namespace);
-      if (list) list.push(p);
-      else this.byNamespace.set(p.namespace, [p]);
-    }
-  }
-
-  /** Namespaces (existing Namespace objects) whose labels match. */
-  namespaces(sel: Selector): string[] {
-    let out = this.nsMemo.get(sel.key);
-    if (!out) {
-      out = [...this.model.namespaces.entries()].filter(([, labels]) => sel.matches(labels)).map(([n]) => n).sort();
-      this.nsMemo.set(sel.key, out);
-    }
-    return out;
-  }
-
-  /** Actionable pods of `ns` matching `sel` (null: all), sorted by key. */
-  podsIn(ns: string, sel: Selector | null): PodModel[] {
-    const all = this.byNamespace.get(ns) ?? [];
-    if (sel === null || sel.all) return all;
-    const k = `${ns}\u0000${sel.key}`;
-    let out = this.podMemo.get(k);
-    if (!out) {
-      out = all.filter((p) => sel.matches(p.labels));
-      this.podMemo.set(k, out);
-    }
-    return out;
-  }
-
-  /** Pods selected by a selector peer of a policy in `policyNs`. */
-  peerPods(peer: Extract<PeerModel, { kind: 'selector' }>, policyNs: string): PodModel[] {
-    if (peer.namespaceSelector === null) return this.podsIn(policyNs, peer.podSelector);
-    const out: PodModel[] = [];
-    for (const ns of this.namespaces(peer.namespaceSelector)) out.push(...this.podsIn(ns, peer.podSelector));
-    return out;
-  }
+interface DirectionOutput {
+  readonly chain: string;
+  /** Local targets with an address of the family. */
+  readonly targets: readonly PodModel[];
 }
-
-// ---------------------------------------------------------------------------------------------
-// Rule builders
-// ---------------------------------------------------------------------------------------------
-
-const MARK_MATCH = Netpol.markPolicyMatch;
-const MARK_OK = Netpol.markNetpolOk;
-
-function protoOf(p: Protocol): RuleProtocol {
-  return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : 'sctp';
-}
-
-/** kube-router's comment hygiene: no control characters, at most 120 bytes. */
-export function clampComment(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  let out = s.replace(/[\u0000-\u001f\u007f]/g, '');
-  const enc = new TextEncoder();
-  while (enc.encode(out).length > 120) out = out.slice(0, -1);
-  return out;
-}
-
-/** Shortens `ns/name` for an NFLOG prefix (k3s fork `safeJoin`, at most 48 characters). */
-export function safeJoin(ns: string, name: string): string {
-  if (ns.length + name.length < 48) return `${ns}/${name}`;
-  if (ns.length >= 24 && name.length >= 24) return `${ns.slice(0, 23)}/${name.slice(0, 23)}`;
-  const budget = 47;
-  return ns.length >= name.length ? `${ns.slice(0, budget - name.length)}/${name}` : `${ns}/${name.slice(0, budget - ns.length)}`;
-}
-
-/** A policy rule pair: `<match> MARK 0x10000` then `<match> -m mark 0x10000 RETURN` (spec 2.3). */
-function markPair(match: Omit<Rule, 'target'>): Rule[] {
-  return [
-    { ...match, target: { kind: 'MARK', value: MARK_MATCH, mask: MARK_MATCH } },
-    { ...match, mark: { value: MARK_MATCH, mask: MARK_MATCH }, target: { kind: 'RETURN' } },
-  ];
-}
-
-interface PortMatch {
-  readonly protocol?: RuleProtocol;
-  readonly dport?: { from: number; to?: number };
-}
-
-/** Numeric (and protocol-only) port entries of a rule, de-duplicated, in spec order. */
-function numericPorts(rule: RuleModel): PortMatch[] {
-  const out: PortMatch[] = [];
-  const seen = new Set<string>();
-  for (const p of rule.ports ?? []) {
-    if (p.named !== undefined) continue;
-    const m: PortMatch =
-      p.port === undefined
-        ? { protocol: protoOf(p.protocol) }
-        : { protocol: protoOf(p.protocol), dport: p.endPort !== undefined ? { from: p.port, to: p.endPort } : { from: p.port } };
-    const k = `${m.protocol}:${m.dport?.from ?? ''}:${m.dport?.to ?? ''}`;
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(m);
-    }
-  }
-  return out;
-}
-
-interface NamedGroup {
-  readonly protocol: Protocol;
-  readonly port: number;
-  /** Destination pod IPs (this family) exposing one of the rule's names with this protocol and number. */
-  readonly ips: string[];
-}
-
-/** Resolves a rule's named ports on candidate destination pods: (protocol, number) -> pods. */
-function resolveNamed(rule: RuleModel, candidates: readonly PodModel[], family: Family): NamedGroup[] {
-  const named = (rule.ports ?? []).filter((p) => p.named !== undefined);
-  if (named.length === 0) return [];
-  const groups = new Map<string, { protocol: Protocol; port: number; ips: Set<string> }>();
-  for (const pod of candidates) {
-    const ip = pod.ips[family];
-    if (ip === undefined) continue;
-    for (const p of named) {
-      for (const port of pod.namedPorts.get(`${p.named}/${p.protocol}`) ?? []) {
-        const k = `${p.protocol}/${String(port).padStart(5, '0')}`;
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = { protocol: p.protocol, port, ips: new Set() }));
-        g.ips.add(ip);
-      }
-    }
-  }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]) => ({ protocol: g.protocol, port: g.port, ips: [...g.ips] }));
-}
-
-/** Sorted unique hash:ip entries. */
-function ipEntries(ips: Iterable<string>): IpSetEntry[] {
-  return [...new Set(ips)].sort(compareAddr).map((addr) => ({ addr }));
-}
-
-/** Orders addresses numerically (IPv4 and IPv6 are never mixed in one set). */
-function compareAddr(a: string, b: string): number {
-  const x = parseIP(a);
-  const y = parseIP(b);
-  if (!x || !y) return a < b ? -1 : a > b ? 1 : 0;
-  return x.value < y.value ? -1 : x.value > y.value ? 1 : 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-policy rendering
-// ---------------------------------------------------------------------------------------------
 
 interface PolicyOutput {
   readonly chains: Chain[];
   readonly sets: IpSet[];
-  /** Local target pod keys per direction, and the chain to jump to. */
-  readonly ingress?: { chain: string; targets: PodModel[] };
-  readonly egress?: { chain: string; targets: PodModel[] };
-}
-
-interface RenderCtx {
-  readonly cfg: ResolvedConfig;
-  readonly sel: Selection;
-  readonly names: NameRegistry;
-  readonly family: Family;
+  readonly ingress?: DirectionOutput;
+  readonly egress?: DirectionOutput;
+  /** Shared named-port sets the rules reference: `name/PROTO|port`. */
+  readonly namedRefs: string[];
+  readonly claims: Claim[];
   readonly problems: Problem[];
+  /** The selection results this output was built from (identity-compared for reuse). */
+  readonly deps: readonly unknown[];
 }
 
 function setFamily(f: Family): 'inet' | 'inet6' {
   return f === 'IPv6' ? 'inet6' : 'inet';
 }
 
-function policyObject(p: PolicyModel): Problem['object'] {
-  return { kind: 'NetworkPolicy', namespace: p.namespace, name: p.name };
+function isSelectorPeer(p: PeerModel): p is SelectorPeer {
+  return p.kind === 'selector';
 }
 
-function renderPolicy(ctx: RenderCtx, pol: PolicyModel): PolicyOutput {
-  const { family, sel, names } = ctx;
+function isBlock(p: PeerModel): p is Extract<PeerModel, { kind: 'ipBlock' }> {
+  return p.kind === 'ipBlock';
+}
+
+function rulesOf(pol: PolicyModel, dir: Direction): readonly RuleModel[] {
+  if (dir === 'ingress') return pol.ingress ? pol.ingressRules : [];
+  return pol.egress ? pol.egressRules : [];
+}
+
+/** Distinct named-port entries of a rule (`name/PROTO`), in spec order. */
+function namedEntries(rule: RuleModel): string[] {
+  const out: string[] = [];
+  for (const p of rule.ports ?? []) {
+    if (p.named === undefined) continue;
+    const k = `${p.named}/${p.protocol}`;
+    if (!out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+/** Everything a policy's output depends on besides the policy itself, in a fixed order. */
+function gatherDeps(sel: SelectionCache, pol: PolicyModel): unknown[] {
+  const deps: unknown[] = [sel.podsIn(pol.namespace, pol.podSelector)];
+  for (const dir of ['ingress', 'egress'] as const) {
+    for (const r of rulesOf(pol, dir)) {
+      const selectors = (r.peers ?? []).filter(isSelectorPeer);
+      deps.push(selectors.length > 0 ? sel.peerPods(selectors, pol.namespace) : null);
+      for (const np of namedEntries(r)) deps.push(sel.namedPorts(np));
+    }
+  }
+  return deps;
+}
+
+interface RenderCtx {
+  readonly cfg: ResolvedConfig;
+  readonly sel: SelectionCache;
+  readonly family: Family;
+}
+
+function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[], names: NameRegistry): PolicyOutput {
+  const { family, sel, cfg } = ctx;
   const sets: IpSet[] = [];
   const chains: Chain[] = [];
-  const obj = policyObject(pol);
-  const allTargets = sel.podsIn(pol.namespace, pol.podSelector).filter((p) => p.ips[family] !== undefined);
-  const localTargets = allTargets.filter((p) => p.nodeName === ctx.cfg.nodeName);
-
-  const setName = (logical: string, kr: string, alt: string): string => names.claim(`set|${pol.key}|${logical}|${family}`, kr, () => alt, obj);
-  const alt = (prefix: string, ...parts: (string | number)[]): string =>
+  const claims: Claim[] = [];
+  const problems: Problem[] = [];
+  const namedRefs = new Set<string>();
+  const obj = { kind: 'NetworkPolicy', namespace: pol.namespace, name: pol.name };
+  const claim = (logical: string, name: string, alternative: () => string): string => {
+    const got = names.claim(logical, name, alternative, obj);
+    claims.push({ logical, name, alternative, object: obj, got });
+    return got;
+  };
+  const altSet = (prefix: string, ...parts: (string | number)[]): (() => string) => () =>
     hashedName(family === 'IPv6' ? Netpol.ipv6SetPrefix + prefix : prefix, [pol.namespace, pol.name, ...parts.map(String), family].join('/'));
   const addSet = (name: string, type: IpSet['type'], entries: IpSetEntry[]): void => {
     sets.push({ name, type, family: setFamily(family), entries });
   };
 
-  const out: { ingress?: PolicyOutput['ingress']; egress?: PolicyOutput['egress'] } = {};
+  let d = 0;
+  const allTargets = deps[d++] as PodModel[];
+  const localTargets = allTargets.filter((p) => p.nodeName === cfg.nodeName && p.ips[family] !== undefined);
+  const out: { ingress?: DirectionOutput; egress?: DirectionOutput } = {};
 
-  for (const dir of ['ingress', 'egress'] as const satisfies readonly Direction[]) {
+  for (const dir of ['ingress', 'egress'] as const) {
     if (dir === 'ingress' ? !pol.ingress : !pol.egress) continue;
     const version = stablePolicyVersion(dir);
-    const chainName = names.claim(
-      `chain|${pol.key}|${dir}|${family}`,
-      policyChainName(pol.namespace, pol.name, version, family),
-      () => hashedName(Netpol.policyChainPrefix, [pol.namespace, pol.name, version, family].join('/')),
-      obj,
+    const chainName = claim(`chain|${pol.key}|${dir}|${family}`, policyChainName(pol.namespace, pol.name, version, family), () =>
+      hashedName(Netpol.policyChainPrefix, [pol.namespace, pol.name, version, family].join('/')),
     );
-    const targetSet = setName(
-      `${dir}-targets`,
-      targetSetName(pol.namespace, pol.name, dir, family),
-      alt(dir === 'ingress' ? Netpol.dstSetPrefix : Netpol.srcSetPrefix),
-    );
-    addSet(targetSet, 'hash:ip', ipEntries(localTargets.map((p) => p.ips[family]!)));
-    const rules: Rule[] = [];
-    const rulesOf = dir === 'ingress' ? pol.ingressRules : pol.egressRules;
+    const targetPrefix = dir === 'ingress' ? Netpol.dstSetPrefix : Netpol.srcSetPrefix;
+    const peerPrefix = dir === 'ingress' ? Netpol.srcSetPrefix : Netpol.dstSetPrefix;
+    const targetSet = claim(`set|${pol.key}|${dir}-targets|${family}`, targetSetName(pol.namespace, pol.name, dir, family), altSet(targetPrefix));
+    addSet(targetSet, 'hash:ip', sel.entries(localTargets, family));
     const peerDir = dir === 'ingress' ? 'src' : 'dst';
-    const targetDir = dir === 'ingress' ? 'dst' : 'src';
+    const target: SetMatch = { set: targetSet, dir: dir === 'ingress' ? 'dst' : 'src' };
+    const rules: Rule[] = [];
 
-    for (const r of rulesOf) {
-      // Peers of this family: selector-matched pods (cluster-wide) and ipBlocks.
+    for (const r of rulesOf(pol, dir)) {
+      const peerPods = deps[d++] as PodModel[] | null;
+      const named = namedEntries(r).map((np) => ({ np, ports: deps[d++] as number[] }));
+
+      // The rule's peers in this family: any, selected pods, ipBlocks.
       type Peer = { kind: 'any' } | { kind: 'pods' | 'cidr'; set: string };
       const peers: Peer[] = [];
-      let peerPods: PodModel[] = [];
-      const blocks = (r.peers ?? []).filter((p): p is Extract<PeerModel, { kind: 'ipBlock' }> => p.kind === 'ipBlock');
-      if (r.peers === null) {
-        peers.push({ kind: 'any' });
-      } else {
-        const selectors = r.peers.filter((p): p is Extract<PeerModel, { kind: 'selector' }> => p.kind === 'selector');
-        if (selectors.length > 0) {
-          const seen = new Set<string>();
-          for (const s of selectors) {
-            for (const p of sel.peerPods(s, pol.namespace)) {
-              if (p.ips[family] === undefined || seen.has(p.key)) continue;
-              seen.add(p.key);
-              peerPods.push(p);
-            }
-          }
-          const name = setName(`${dir}${r.index}-pod`, peerSetName(pol.namespace, pol.name, dir, r.index, 'pod', family), alt(dir === 'ingress' ? Netpol.srcSetPrefix : Netpol.dstSetPrefix, `${dir}rule`, r.index, 'pod'));
-          addSet(name, 'hash:ip', ipEntries(peerPods.map((p) => p.ips[family]!)));
+      if (r.peers === null) peers.push({ kind: 'any' });
+      else {
+        if (peerPods !== null) {
+          const name = claim(`set|${pol.key}|${dir}${r.index}-pod|${family}`, peerSetName(pol.namespace, pol.name, dir, r.index, 'pod', family), altSet(peerPrefix, `${dir}rule`, r.index, 'pod'));
+          addSet(name, 'hash:ip', sel.entries(peerPods, family));
           peers.push({ kind: 'pods', set: name });
         }
-        const fam = blocks.filter((b) => b.family === family);
+        const blocks = r.peers.filter(isBlock);
         for (const b of blocks) {
-          if (!ctx.cfg.families.includes(b.family)) {
-            ctx.problems.push({
+          if (!cfg.families.includes(b.family)) {
+            problems.push({
               reason: 'IPBlockFamilyDisabled',
               severity: 'warning',
               object: obj,
@@ -497,194 +246,80 @@ function renderPolicy(ctx: RenderCtx, pol: PolicyModel): PolicyOutput {
             });
           }
         }
-        if (fam.length > 0) {
-          const entries = ipBlockEntries(fam);
+        const mine = blocks.filter((b) => b.family === family);
+        if (mine.length > 0) {
+          const entries = ipBlockEntries(mine);
           if (entries.some((e) => !e.nomatch)) {
-            const name = setName(`${dir}${r.index}-ipblock`, peerSetName(pol.namespace, pol.name, dir, r.index, 'ipblock', family), alt(dir === 'ingress' ? Netpol.srcSetPrefix : Netpol.dstSetPrefix, `${dir}rule`, r.index, 'ipblock'));
+            const name = claim(`set|${pol.key}|${dir}${r.index}-ipblock|${family}`, peerSetName(pol.namespace, pol.name, dir, r.index, 'ipblock', family), altSet(peerPrefix, `${dir}rule`, r.index, 'ipblock'));
             addSet(name, 'hash:net', entries);
             peers.push({ kind: 'cidr', set: name });
           }
         }
       }
 
-      const numeric = numericPorts(r);
-      // Named ports resolve on the destination pod: the target for ingress; for egress every pod the
-      // rule's peers reach (selected pods, and pods inside its ipBlocks: D4), or every pod (D5).
-      let groups: NamedGroup[] = [];
-      if ((r.ports ?? []).some((p) => p.named !== undefined)) {
-        let candidates: readonly PodModel[];
-        if (dir === 'ingress') candidates = localTargets;
-        else if (r.peers === null) candidates = sel.actionable;
-        else {
-          const keys = new Set(peerPods.map((p) => p.key));
-          const inBlocks = blocks.length
-            ? sel.actionable.filter((p) => {
-                const ip = p.ips[family];
-                if (ip === undefined || keys.has(p.key)) return false;
-                const a = parseIP(ip)!;
-                return blocks.some((b) => b.family === family && ipInBlock(a, b));
-              })
-            : [];
-          candidates = [...peerPods, ...inBlocks];
-        }
-        groups = resolveNamed(r, candidates, family);
-      }
-      // D2: a non-empty `ports` that resolves to nothing allows nothing.
-      if (r.ports !== null && numeric.length === 0 && groups.length === 0) continue;
-
-      const kindOf = (p: Peer): string => (p.kind === 'any' ? 'any' : p.kind === 'pods' ? 'pods' : 'cidr');
-      const comment = (p: Peer, np: boolean): string => clampComment(`${pol.key} ${dir} ${kindOf(p)}${np ? ' np' : ''}`);
-      const peerMatch = (p: Peer): { set: string; dir: 'src' | 'dst' }[] => (p.kind === 'any' ? [] : [{ set: p.set, dir: peerDir }]);
+      const comment = (p: Peer, np: boolean): string => clampComment(`${pol.key} ${dir} ${p.kind}${np ? ' np' : ''}`);
+      const peerMatch = (p: Peer): SetMatch[] => (p.kind === 'any' ? [] : [{ set: p.set, dir: peerDir }]);
+      const ordered = (m: SetMatch[]): SetMatch[] => [...m.filter((x) => x.dir === 'src'), ...m.filter((x) => x.dir === 'dst')];
 
       if (r.ports === null) {
-        for (const p of peers) rules.push(...markPair({ comment: comment(p, false), sets: orderSets([...peerMatch(p), { set: targetSet, dir: targetDir }]) }));
+        for (const p of peers) rules.push(...markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]) }));
         continue;
       }
+      // Numeric and protocol-only entries, de-duplicated, in spec order.
+      const seen = new Set<string>();
+      const numeric: Pick<Rule, 'protocol' | 'dport'>[] = [];
+      for (const port of r.ports) {
+        if (port.named !== undefined) continue;
+        const m: Pick<Rule, 'protocol' | 'dport'> =
+          port.port === undefined
+            ? { protocol: protoOf(port.protocol) }
+            : { protocol: protoOf(port.protocol), dport: port.endPort !== undefined ? { from: port.port, to: port.endPort } : { from: port.port } };
+        const k = `${m.protocol}:${m.dport?.from ?? ''}:${m.dport?.to ?? ''}`;
+        if (!seen.has(k)) (seen.add(k), numeric.push(m));
+      }
       for (const p of peers) {
-        for (const m of numeric) {
-          rules.push(...markPair({ comment: comment(p, false), sets: orderSets([...peerMatch(p), { set: targetSet, dir: targetDir }]), ...portFields(m) }));
+        for (const m of numeric) rules.push(...markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]), ...m }));
+        // Named ports: the destination must expose the name with that number (D2, D4, D5). A name no pod
+        // exposes yields no rule, so a rule of only unresolvable names allows nothing.
+        for (const { np, ports } of named) {
+          const [name, proto] = np.split('/') as [string, 'TCP' | 'UDP' | 'SCTP'];
+          for (const port of ports) {
+            const shared = namedPortSharedSetName(name, proto, port, family);
+            namedRefs.add(`${np}|${port}`);
+            rules.push(
+              ...markPair({
+                comment: comment(p, true),
+                sets: ordered([...peerMatch(p), target, { set: shared, dir: 'dst' }]),
+                protocol: protoOf(proto),
+                dport: { from: port },
+              }),
+            );
+          }
         }
       }
-      groups.forEach((g, j) => {
-        const name = setName(
-          `${dir}${r.index}-named${j}`,
-          namedPortSetName(pol.namespace, pol.name, dir, r.index, j, family),
-          alt(Netpol.dstSetPrefix, `${dir}rule`, r.index, j, 'namedport'),
-        );
-        addSet(name, 'hash:ip', ipEntries(g.ips));
-        const m: PortMatch = { protocol: protoOf(g.protocol), dport: { from: g.port } };
-        if (dir === 'ingress') {
-          for (const p of peers) rules.push(...markPair({ comment: comment(p, true), sets: orderSets([...peerMatch(p), { set: name, dir: 'dst' }]), ...portFields(m) }));
-        } else {
-          // The named-port set already holds only destinations the peers allow.
-          const p: Peer = r.peers === null ? { kind: 'any' } : { kind: 'pods', set: name };
-          rules.push(...markPair({ comment: comment(p, true), sets: [{ set: targetSet, dir: 'src' }, { set: name, dir: 'dst' }], ...portFields(m) }));
-        }
-      });
     }
-    if (ctx.cfg.nflog.perPolicy) {
+    if (cfg.nflog.perPolicy) {
       rules.push({
         comment: 'rule to log dropped traffic',
         mark: { value: MARK_MATCH, mask: MARK_MATCH, negate: true },
-        limit: { rate: pol.nflogLimit ?? ctx.cfg.nflog.limit, burst: pol.nflogBurst ?? ctx.cfg.nflog.burst },
-        target: { kind: 'NFLOG', group: ctx.cfg.nflog.group, prefix: `DROP by policy ${safeJoin(pol.namespace, pol.name)}` },
+        limit: { rate: pol.nflogLimit ?? cfg.nflog.limit, burst: pol.nflogBurst ?? cfg.nflog.burst },
+        target: { kind: 'NFLOG', group: cfg.nflog.group, prefix: `DROP by policy ${safeJoin(pol.namespace, pol.name)}` },
       });
     }
     chains.push({ name: chainName, rules });
     out[dir] = { chain: chainName, targets: localTargets };
   }
-  return { chains, sets, ...out };
+  return { chains, sets, ...out, namedRefs: [...namedRefs].sort(), claims, problems, deps };
 }
 
-/** Source-set match before destination-set match (kube-router's order). */
-function orderSets(sets: { set: string; dir: 'src' | 'dst' }[]): { set: string; dir: 'src' | 'dst' }[] {
-  return [...sets.filter((s) => s.dir === 'src'), ...sets.filter((s) => s.dir === 'dst')];
-}
-
-function portFields(m: PortMatch): Pick<Rule, 'protocol' | 'dport'> {
-  const out: { protocol?: RuleProtocol; dport?: { from: number; to?: number } } = {};
-  if (m.protocol) out.protocol = m.protocol;
-  if (m.dport) out.dport = m.dport;
-  return out;
-}
-
-function ipInBlock(a: { v6: boolean; value: bigint }, b: Extract<PeerModel, { kind: 'ipBlock' }>): boolean {
-  const inside = (c: { v6: boolean; value: bigint; prefix: number }): boolean => {
-    if (c.v6 !== a.v6) return false;
-    const bits = a.v6 ? 128n : 32n;
-    const shift = bits - BigInt(c.prefix);
-    return a.value >> shift === c.value >> shift;
-  };
-  return inside(b.cidr) && !b.except.some(inside);
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixed chains
-// ---------------------------------------------------------------------------------------------
-
-function commonChain(family: Family): Chain {
-  const icmp: [number, string][] =
-    family === 'IPv4'
-      ? [
-          [8, 'allow icmp echo requests'],
-          [3, 'allow icmp destination unreachable messages'],
-          [11, 'allow icmp time exceeded messages'],
-        ]
-      : [
-          [128, 'allow icmp echo requests'],
-          [1, 'allow icmp destination unreachable messages'],
-          [3, 'allow icmp time exceeded messages'],
-          [135, 'allow icmp neighbor solicitation messages'],
-          [136, 'allow icmp neighbor advertisement messages'],
-          [129, 'allow icmp echo reply messages'],
-        ];
-  const protocol: RuleProtocol = family === 'IPv4' ? 'icmp' : 'ipv6-icmp';
-  return {
-    name: Netpol.commonChain,
-    rules: [
-      { comment: 'rule to drop invalid state for pod', ctState: ['INVALID'], target: { kind: 'DROP' } },
-      { comment: 'rule for stateful firewall for pod', ctState: ['RELATED', 'ESTABLISHED'], target: { kind: 'ACCEPT' } },
-      ...icmp.map(([type, comment]): Rule => ({ protocol, comment, icmpType: type, target: { kind: 'ACCEPT' } })),
-    ],
-  };
-}
-
-function defaultChain(): Chain {
-  return {
-    name: Netpol.defaultChain,
-    rules: [{ comment: 'rule to mark traffic matching a network policy', target: { kind: 'MARK', value: MARK_MATCH, mask: MARK_MATCH } }],
-  };
-}
-
-/**
- * KUBE-NWPLCY-TAIL (spec 2.2). With default-deny, traffic of this node's pod CIDRs that no pod chain
- * passed is rejected, except traffic from or to the node's own addresses inside those CIDRs (the
- * bridge gateway; kube-router rejects it, D13). With `after-kube-rules` placement the netpol-ok rule
- * RETURNs so the built-in ACCEPT after the KUBE rules decides.
- */
-function tailChain(cfg: ResolvedConfig, family: Family): Chain {
-  const okTarget: Rule['target'] = cfg.acceptPlacement === 'chain-end' ? { kind: 'ACCEPT' } : { kind: 'RETURN' };
-  const ok: Rule = { comment: 'accept netpol-ok', mark: { value: MARK_OK, mask: MARK_OK }, target: okTarget };
-  if (!cfg.defaultDeny) return { name: Netpol.tailChain, rules: [ok] };
-  const set = localPodsSetName(family);
-  const rules: Rule[] = [];
-  for (const cidr of cfg.podCIDRs[family]) {
-    const c = 'reject unprogrammed local pod (default-deny)';
-    rules.push({ source: cidr, comment: c, addrType: { dir: 'src', type: 'LOCAL', negate: true }, sets: [{ set, dir: 'src', negate: true }], target: { kind: 'REJECT' } });
-    rules.push({ destination: cidr, comment: c, addrType: { dir: 'dst', type: 'LOCAL', negate: true }, sets: [{ set, dir: 'dst', negate: true }], target: { kind: 'REJECT' } });
-  }
-  rules.push(ok);
-  for (const cidr of cfg.podCIDRs[family]) {
-    const c = 'reject pre-netpol (default-deny)';
-    rules.push({ source: cidr, comment: c, addrType: { dir: 'src', type: 'LOCAL', negate: true }, target: { kind: 'REJECT' } });
-    rules.push({ destination: cidr, comment: c, addrType: { dir: 'dst', type: 'LOCAL', negate: true }, target: { kind: 'REJECT' } });
-  }
-  return { name: Netpol.tailChain, rules };
-}
-
-/** kube-router builds positioned rules with the comment first; the ID hashes that argument order. */
-function positionedKubeRouter(chain: string, args: string[], rule: Rule): Rule {
-  return { ...rule, comment: `${rule.comment} - ${positionedRuleId(chain, args)}` };
-}
-
-function builtinJumps(): BuiltinRule[] {
-  const jumps: [BuiltinRule['chain'], string][] = [
-    ['INPUT', Netpol.inputChain],
-    ['FORWARD', Netpol.forwardChain],
-    ['OUTPUT', Netpol.outputChain],
-  ];
-  return jumps.map(([chain, target]) => ({
-    chain,
-    placement: 'first' as const,
-    rule: positionedKubeRouter(chain, ['-m', 'comment', '--comment', Netpol.jumpCommentPrefix, '-j', target], {
-      comment: Netpol.jumpCommentPrefix,
-      target: { kind: 'jump', chain: target },
-    }),
-  }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Family rendering
+// Pod chains
 // ---------------------------------------------------------------------------------------------
 
 interface PodJumps {
@@ -692,8 +327,7 @@ interface PodJumps {
   egress: { policy: PolicyModel; chain: string }[];
 }
 
-function podChain(cfg: ResolvedConfig, pod: PodModel, name: string, ip: string, jumps: PodJumps | undefined): Chain {
-  const host = hostCIDR(parseIP(ip)!);
+function podChain(cfg: ResolvedConfig, pod: PodModel, name: string, host: string, jumps: PodJumps | undefined): Chain {
   const rules: Rule[] = [
     { comment: 'common netpol rules', target: { kind: 'jump', chain: Netpol.commonChain } },
     { destination: host, comment: 'from local node', addrType: { dir: 'src', type: 'LOCAL' }, target: { kind: 'ACCEPT' } },
@@ -719,32 +353,47 @@ function podChain(cfg: ResolvedConfig, pod: PodModel, name: string, ip: string, 
   return { name, rules };
 }
 
-function renderFamily(model: ClusterModel, sel: Selection, cfg: ResolvedConfig, family: Family, problems: Problem[], names: NameRegistry): FamilyState {
-  const ctx: RenderCtx = { cfg, sel, names, family, problems };
-  const sets: IpSet[] = [];
-  const policyChains: Chain[] = [];
-  const jumpsByPod = new Map<string, PodJumps>();
-  for (const pol of model.policies) {
-    const out = renderPolicy(ctx, pol);
-    sets.push(...out.sets);
-    policyChains.push(...out.chains);
-    for (const dir of ['ingress', 'egress'] as const) {
-      const d = out[dir];
-      if (!d) continue;
-      for (const t of d.targets) {
-        let j = jumpsByPod.get(t.key);
-        if (!j) jumpsByPod.set(t.key, (j = { ingress: [], egress: [] }));
-        j[dir].push({ policy: pol, chain: d.chain });
-      }
+// ---------------------------------------------------------------------------------------------
+// Family rendering
+// ---------------------------------------------------------------------------------------------
+
+const BUILTIN_ORDER = { INPUT: 0, FORWARD: 1, OUTPUT: 2 } as const;
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Cross-render state of a renderer; a fresh one per {@link renderNetpol} call. */
+class RenderCache {
+  readonly model: ModelCache = newModelCache();
+  readonly sel = new SelectionCache();
+  /** policy -> `family|config key` -> output. */
+  readonly policies = new WeakMap<PolicyModel, Map<string, PolicyOutput>>();
+  /** pod key -> kube-router pod chain name (hashing is the costly part of pod chains). */
+  podChainNames = new Map<string, string>();
+  readonly fixed = new Map<string, FixedParts>();
+  /** Memo of pure name functions whose inputs repeat every render. */
+  readonly names = new Map<string, string>();
+  memoName(key: string, compute: () => string): string {
+    let v = this.names.get(key);
+    if (v === undefined) {
+      if (this.names.size > 50_000) this.names.clear();
+      this.names.set(key, (v = compute()));
     }
+    return v;
   }
+}
 
-  const localPods = sel.actionable.filter((p) => p.nodeName === cfg.nodeName && p.ips[family] !== undefined);
-  const podChains: Chain[] = [];
+interface FixedParts {
+  readonly whitelist: Rule[];
+  readonly helpers: Chain[];
+  readonly builtinRules: BuiltinRule[];
+}
+
+/** The parts that depend only on the config and family (memoized: they need hashing). */
+function fixedParts(cache: RenderCache, cfg: ResolvedConfig, family: Family): FixedParts {
+  const key = JSON.stringify([family, cfg.serviceCIDRs[family], cfg.nodePorts, cfg.podCIDRs[family], cfg.defaultDeny, cfg.acceptPlacement]);
+  const hit = cache.fixed.get(key);
+  if (hit) return hit;
   const input: Rule[] = [];
-  const forward: Rule[] = [];
-  const output: Rule[] = [];
-
   // INPUT whitelist: service CIDRs and local node ports RETURN before any pod jump (spec 2.1).
   for (const cidr of cfg.serviceCIDRs[family]) {
     const comment = 'allow traffic to primary/secondary cluster IP range';
@@ -773,18 +422,102 @@ function renderFamily(model: ClusterModel, sel: Selection, cfg: ResolvedConfig, 
     }
   }
 
-  const localIPs: string[] = [];
+  const builtinRules: BuiltinRule[] = builtinJumps();
+  if (cfg.acceptPlacement === 'after-kube-rules') {
+    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'] as const) {
+      builtinRules.push({
+        chain,
+        placement: 'after-last-kube',
+        rule: {
+          comment: 'KUBE-ROUTER rule to explicitly ACCEPT traffic that comply to network policies',
+          mark: { value: MARK_OK, mask: MARK_OK },
+          target: { kind: 'ACCEPT' },
+        },
+      });
+    }
+  }
+  builtinRules.sort((a, b) => BUILTIN_ORDER[a.chain] - BUILTIN_ORDER[b.chain] || (a.placement === b.placement ? 0 : a.placement === 'first' ? -1 : 1));
+  const out: FixedParts = { whitelist: input, helpers: [commonChain(family), defaultChain(), tailChain(cfg, family)], builtinRules };
+  if (cache.fixed.size > 16) cache.fixed.clear();
+  cache.fixed.set(key, out);
+  return out;
+}
+
+function renderFamily(
+  cache: RenderCache,
+  policies: readonly PolicyModel[],
+  cfg: ResolvedConfig,
+  cfgKey: string,
+  family: Family,
+  problems: Problem[],
+): FamilyState {
+  const names = new NameRegistry(problems);
+  const ctx: RenderCtx = { cfg, sel: cache.sel, family };
+  const sets: IpSet[] = [];
+  const policyChains: Chain[] = [];
+  const jumpsByPod = new Map<PodModel, PodJumps>();
+  const namedRefs = new Set<string>();
+  const memoKey = `${family}|${cfgKey}`;
+
+  for (const pol of policies) {
+    const deps = gatherDeps(cache.sel, pol);
+    let memo = cache.policies.get(pol);
+    if (!memo) cache.policies.set(pol, (memo = new Map()));
+    let out = memo.get(memoKey);
+    if (out && sameDeps(out.deps, deps) && out.claims.every((c) => names.claim(c.logical, c.name, c.alternative, c.object) === c.got)) {
+      problems.push(...out.problems);
+    } else {
+      out = buildPolicy(ctx, pol, deps, names);
+      memo.set(memoKey, out);
+      problems.push(...out.problems);
+    }
+    sets.push(...out.sets);
+    policyChains.push(...out.chains);
+    for (const r of out.namedRefs) namedRefs.add(r);
+    for (const dir of ['ingress', 'egress'] as const) {
+      const d = out[dir];
+      if (!d) continue;
+      for (const t of d.targets) {
+        let j = jumpsByPod.get(t);
+        if (!j) jumpsByPod.set(t, (j = { ingress: [], egress: [] }));
+        j[dir].push({ policy: pol, chain: d.chain });
+      }
+    }
+  }
+
+  // Shared named-port sets referenced by the policies of this family.
+  for (const ref of [...namedRefs].sort()) {
+    const [np, port] = ref.split('|') as [string, string];
+    const [name, proto] = np.split('/') as [string, string];
+    sets.push({
+      name: cache.memoName(`shared|${ref}|${family}`, () => namedPortSharedSetName(name, proto, Number(port), family)),
+      type: 'hash:ip',
+      family: setFamily(family),
+      entries: cache.sel.entries(cache.sel.namedPortPods(np, Number(port)), family),
+    });
+  }
+
+  const localPods = cache.sel.actionable.filter((p) => p.nodeName === cfg.nodeName && p.ips[family] !== undefined);
+  const podChains: Chain[] = [];
+  const input: Rule[] = [];
+  const forward: Rule[] = [];
+  const output: Rule[] = [];
+
+  const fixed = fixedParts(cache, cfg, family);
+  input.push(...fixed.whitelist);
+
+  const chainNames = new Map<string, string>();
   for (const pod of localPods) {
-    const ip = pod.ips[family]!;
-    localIPs.push(ip);
+    const kr = cache.podChainNames.get(pod.key) ?? podChainName(pod.namespace, pod.name, STABLE_POD_VERSION);
+    chainNames.set(pod.key, kr);
     const chain = names.claim(
       `podchain|${pod.key}`,
-      podChainName(pod.namespace, pod.name, STABLE_POD_VERSION),
+      kr,
       () => hashedName(Netpol.podChainPrefix, [pod.namespace, pod.name, STABLE_POD_VERSION].join('/')),
       { kind: 'Pod', namespace: pod.namespace, name: pod.name },
     );
-    podChains.push(podChain(cfg, pod, chain, ip, jumpsByPod.get(pod.key)));
-    const host = hostCIDR(parseIP(ip)!);
+    const host = hostCIDR(parseIP(pod.ips[family]!)!);
+    podChains.push(podChain(cfg, pod, chain, host, jumpsByPod.get(pod)));
     const jump = { kind: 'jump', chain } as const;
     const inC = clampComment(`${pod.key} in`);
     const outC = clampComment(`${pod.key} out`);
@@ -797,6 +530,8 @@ function renderFamily(model: ClusterModel, sel: Selection, cfg: ResolvedConfig, 
     output.push({ destination: host, comment: inC, target: jump }, { source: host, comment: outC, target: jump });
     input.push({ source: host, comment: outC, target: jump });
   }
+
+  cache.podChainNames = chainNames;
 
   const tailJump: Rule = {
     comment: 'rule to explicitly handle traffic for network policies ACCEPT/REJECT decision',
@@ -813,42 +548,39 @@ function renderFamily(model: ClusterModel, sel: Selection, cfg: ResolvedConfig, 
   }
 
   if (cfg.defaultDeny) {
-    sets.push({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: ipEntries(localIPs) });
+    sets.push({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: cache.sel.entries(localPods, family) });
   }
 
-  const builtinRules = builtinJumps();
-  if (cfg.acceptPlacement === 'after-kube-rules') {
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'] as const) {
-      builtinRules.push({
-        chain,
-        placement: 'after-last-kube',
-        rule: {
-          comment: 'KUBE-ROUTER rule to explicitly ACCEPT traffic that comply to network policies',
-          mark: { value: MARK_OK, mask: MARK_OK },
-          target: { kind: 'ACCEPT' },
-        },
-      });
-    }
+  sets.sort(byName);
+  for (let i = 1; i < sets.length; i++) {
+    if (sets[i]!.name === sets[i - 1]!.name) throw new Error(`netpol render: set ${sets[i]!.name} rendered twice (bug)`);
   }
-  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return {
     family,
-    ipsets: sets.sort(byName),
+    ipsets: sets,
     chains: [
       { name: Netpol.inputChain, rules: input },
       { name: Netpol.forwardChain, rules: forward },
       { name: Netpol.outputChain, rules: output },
-      commonChain(family),
-      defaultChain(),
-      tailChain(cfg, family),
+      ...fixed.helpers,
       ...policyChains.sort(byName),
       ...podChains.sort(byName),
     ],
-    builtinRules: builtinRules.sort((a, b) => BUILTIN_ORDER[a.chain] - BUILTIN_ORDER[b.chain] || (a.placement === b.placement ? 0 : a.placement === 'first' ? -1 : 1)),
+    builtinRules: fixed.builtinRules,
   };
 }
 
-const BUILTIN_ORDER = { INPUT: 0, FORWARD: 1, OUTPUT: 2 } as const;
+function render(cache: RenderCache, snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
+  const problems: Problem[] = [];
+  const cfg = resolveConfig(config, snapshot, problems);
+  const model = buildModel(snapshot, cache.model);
+  problems.push(...model.problems);
+  cache.sel.begin(model);
+  const cfgKey = JSON.stringify([cfg.nodeName, cfg.families, cfg.nflog]);
+  const families = cfg.families.map((family) => renderFamily(cache, model.policies, cfg, cfgKey, family, problems));
+  cache.sel.end();
+  return { families, problems: sortProblems(problems) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Entry points
@@ -860,22 +592,29 @@ const BUILTIN_ORDER = { INPUT: 0, FORWARD: 1, OUTPUT: 2 } as const;
  * across calls (see names.ts). Invalid input is reported in `problems` and skipped, never thrown.
  */
 export function renderNetpol(snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
-  const problems: Problem[] = [];
-  const cfg = resolveConfig(config, snapshot, problems);
-  const model = buildModel(snapshot);
-  problems.push(...model.problems);
-  const sel = new Selection(model);
-  const families: FamilyState[] = [];
-  for (const family of cfg.families) families.push(renderFamily(model, sel, cfg, family, problems, new NameRegistry(problems)));
-  return { families, problems: sortProblems(problems) };
+  return render(new RenderCache(), snapshot, config);
 }
 
 /**
- * A renderer object for the long-running agent. `render` returns exactly what {@link renderNetpol}
- * returns for the same input.
+ * A long-lived renderer for the agent's syncs. `render` returns exactly what {@link renderNetpol}
+ * returns for the same input (a tested property), but reuses work between calls:
+ * - pods and policies are normalized once per object (informer caches hand out the same object
+ *   until it changes, so identity is the cache key);
+ * - selector results of namespaces whose pods did not change are reused;
+ * - a policy whose own object and selection results are unchanged reuses its rendered chains and
+ *   sets, *as the same objects*. The apply engine can therefore skip unchanged sets and chains by
+ *   identity (`prev === next`) before comparing content.
+ * Not safe for concurrent use; one instance per node agent.
  */
 export class NetpolRenderer {
+  private cache = new RenderCache();
+
   render(snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
-    return renderNetpol(snapshot, config);
+    return render(this.cache, snapshot, config);
+  }
+
+  /** Drops every cached result (the next render works like {@link renderNetpol}). */
+  reset(): void {
+    this.cache = new RenderCache();
   }
 }

@@ -1,4 +1,4 @@
-import type { Chain, FamilyState, IpSet, Rule, Target } from './types.ts';
+import type { Chain, DesiredState, FamilyState, IpSet, Rule, Target } from './types.ts';
 
 /**
  * Text forms of the rule model. {@link ruleArgs} prints a rule exactly as `iptables-save` (1.8,
@@ -132,4 +132,31 @@ export function toIpsetText(sets: readonly IpSet[]): string {
     for (const e of s.entries) lines.push(`add ${s.name} ${e.addr} timeout 0${e.nomatch ? ' nomatch' : ''}`);
   }
   return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/**
+ * A readable dump of a whole {@link DesiredState}, per family: the ipsets (`ipset restore` lines), the
+ * owned chains (`iptables-restore --noflush` script), the built-in chain rules with their placement,
+ * then the problems. Used for golden files and by `netpol-agent render`.
+ */
+export function toDesiredText(state: DesiredState): string {
+  const out: string[] = [];
+  for (const fam of state.families) {
+    const v6 = fam.family === 'IPv6';
+    out.push(`# ${fam.family} ipsets (ipset restore)`);
+    out.push(toIpsetText(fam.ipsets).trimEnd());
+    out.push(`# ${fam.family} filter table, owned chains (${v6 ? 'ip6tables' : 'iptables'}-restore --noflush)`);
+    out.push(toRestoreText(fam).trimEnd());
+    out.push(`# ${fam.family} built-in chain rules`);
+    for (const b of fam.builtinRules) {
+      const args = ruleArgs(b.rule, v6).map(quoteArg).join(' ');
+      out.push(b.placement === 'first' ? `-I ${b.chain} 1 ${args}` : `# after the last rule containing KUBE:\n-A ${b.chain} ${args}`);
+    }
+  }
+  out.push('# problems');
+  for (const p of state.problems) {
+    const obj = p.object ? `${p.object.kind} ${p.object.namespace ? p.object.namespace + '/' : ''}${p.object.name}` : 'config';
+    out.push(`# ${p.severity} ${p.reason} ${obj} ${p.field}=${JSON.stringify(p.value)}: ${p.message}`);
+  }
+  return out.filter((l) => l.length > 0).join('\n') + '\n';
 }

@@ -7,7 +7,6 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Lease, type LoadedKubeClient, Resources } from '../../src/index.ts';
@@ -32,6 +31,8 @@ class Candidate {
   stderr = '';
   killedAt: number | undefined;
   exited = false;
+  /** Resolves with the exit code once the process has exited (also when it already has). */
+  readonly exit: Promise<number | null>;
 
   constructor(id: string, namespace: string, lease: string) {
     this.id = id;
@@ -49,7 +50,12 @@ class Candidate {
       }
     });
     this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.proc.on('exit', () => (this.exited = true));
+    this.exit = new Promise((r) =>
+      this.proc.on('exit', (code) => {
+        this.exited = true;
+        r(code);
+      }),
+    );
   }
 
   first(event: string): Line | undefined {
@@ -107,7 +113,7 @@ describe('LeaderElector across processes against a real API server', () => {
   });
   after(async () => {
     for (const c of procs) if (!c.exited) c.proc.kill('SIGKILL');
-    await Promise.all(procs.filter((c) => !c.exited).map((c) => once(c.proc, 'exit')));
+    await Promise.all(procs.map((c) => c.exit));
     await ns?.cleanup();
     client?.close();
   });
@@ -153,8 +159,7 @@ describe('LeaderElector across processes against a real API server', () => {
     t.diagnostic(`takeover after SIGTERM (release): ${takeoverMs} ms; b stopped leading ${bLost.t - termAt} ms after SIGTERM and exited after ${bExited.t - termAt} ms`);
     assert.ok(takeoverMs <= MAX_RETRY_WAIT_MS + 1_500, `takeover after release took ${takeoverMs} ms (expected within one jittered retry period)`);
     assert.ok(bLost.t <= cAcquired.t, 'b stopped leading before c started');
-    await once(b.proc, 'exit');
-    assert.equal(b.proc.exitCode, 0, `b exit code ${b.proc.exitCode}: ${b.stderr}`);
+    assert.equal(await b.exit, 0, `b exit code: ${b.stderr}`);
 
     const after2 = await client.get<Lease>(Resources.Lease, { namespace: ns.name, name: 'portico-test' });
     assert.equal(after2.spec?.holderIdentity, 'cand-c');

@@ -1,0 +1,143 @@
+import { Netpol } from '@portico/labels';
+import { formatCIDR, parseCIDR } from './ip.ts';
+import { type AcceptPlacement, type Family, FAMILIES, type NetpolConfig, type NetpolSnapshot, type Problem } from './types.ts';
+
+/** The renderer's config with defaults applied and addresses split per family. */
+export interface ResolvedConfig {
+  readonly nodeName: string;
+  readonly families: readonly Family[];
+  readonly serviceCIDRs: Readonly<Record<Family, readonly string[]>>;
+  readonly nodePorts: { from: number; to: number } | undefined;
+  readonly podCIDRs: Readonly<Record<Family, readonly string[]>>;
+  readonly defaultDeny: boolean;
+  readonly acceptPlacement: AcceptPlacement;
+  readonly nflog: { enabled: boolean; perPolicy: boolean; group: number; limit: string; burst: number };
+}
+
+const DEFAULT_SERVICE_CIDRS = ['10.43.0.0/16'];
+const DEFAULT_NODE_PORT_RANGE = '30000-32767';
+
+/** Parses `a-b` or `a:b` (a < b, both 1-65535), as kube-router validates `--service-node-port-range`. */
+export function parseNodePortRange(s: string): { from: number; to: number } | undefined {
+  const m = /^(\d+)[:-](\d+)$/.exec(s.trim());
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  if (from < 1 || to > 65535 || from >= to) return undefined;
+  return { from, to };
+}
+
+/**
+ * Checks a config the shell built from flags: one problem per bad value, naming the field. The shell
+ * turns these into exit code 2 (STYLE rule 10); {@link renderNetpol} reports and skips them too.
+ */
+export function checkNetpolConfig(config: NetpolConfig): Problem[] {
+  const out: Problem[] = [];
+  const bad = (field: string, value: string, message: string): void => {
+    out.push({ reason: 'InvalidAddress', severity: 'error', field, value, message });
+  };
+  if (!config.nodeName) bad('nodeName', '', 'must be set');
+  for (const f of config.families ?? []) if (!FAMILIES.includes(f)) bad('families', String(f), 'must be IPv4 or IPv6');
+  if (config.families && config.families.length === 0) bad('families', '[]', 'must enable at least one family');
+  (config.serviceCIDRs ?? []).forEach((c, i) => {
+    if (!parseCIDR(c)) bad(`serviceCIDRs[${i}]`, c, 'must be a CIDR');
+  });
+  (config.podCIDRs ?? []).forEach((c, i) => {
+    if (!parseCIDR(c)) bad(`podCIDRs[${i}]`, c, 'must be a CIDR');
+  });
+  if (config.nodePortRange !== undefined && !parseNodePortRange(config.nodePortRange)) {
+    bad('nodePortRange', config.nodePortRange, 'must be <low>-<high> or <low>:<high> with low < high, within 1-65535');
+  }
+  const n = config.nflog;
+  if (n?.group !== undefined && (!Number.isInteger(n.group) || n.group < 0 || n.group > 65535)) bad('nflog.group', String(n.group), 'must be 0-65535');
+  if (n?.limit !== undefined && !/^\d+\/(second|minute|hour|day)$/.test(n.limit)) bad('nflog.limit', n.limit, 'must be <n>/<second|minute|hour|day>');
+  if (n?.burst !== undefined && (!Number.isInteger(n.burst) || n.burst < 1)) bad('nflog.burst', String(n.burst), 'must be a positive integer');
+  return out;
+}
+
+function splitByFamily(cidrs: readonly string[]): Record<Family, string[]> {
+  const out: Record<Family, string[]> = { IPv4: [], IPv6: [] };
+  for (const c of cidrs) {
+    const p = parseCIDR(c.trim());
+    if (!p) continue;
+    const s = formatCIDR(p);
+    const list = out[p.v6 ? 'IPv6' : 'IPv4'];
+    if (!list.includes(s)) list.push(s);
+  }
+  return out;
+}
+
+export function resolveConfig(config: NetpolConfig, snapshot: NetpolSnapshot, problems: Problem[]): ResolvedConfig {
+  problems.push(...checkNetpolConfig(config));
+  const families = FAMILIES.filter((f) => (config.families ?? ['IPv4']).includes(f));
+  let podCIDRs = config.podCIDRs;
+  if (podCIDRs === undefined) {
+    const node = (snapshot.nodes ?? []).find((n) => n.metadata.name === config.nodeName);
+    if (!node) {
+      if (config.defaultDeny) {
+        problems.push({
+          reason: 'NodeNotFound',
+          severity: 'warning',
+          object: { kind: 'Node', name: config.nodeName },
+          field: 'nodeName',
+          value: config.nodeName,
+          message: 'the node is not in the snapshot, so its pod CIDRs are unknown; default-deny rules are rendered without CIDRs',
+        });
+      }
+      podCIDRs = [];
+    } else {
+      const ann = node.metadata.annotations?.[Netpol.podCIDRsAnnotation];
+      podCIDRs = ann
+        ? ann.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+        : node.spec?.podCIDRs?.length
+          ? node.spec.podCIDRs
+          : node.spec?.podCIDR
+            ? [node.spec.podCIDR]
+            : [];
+      podCIDRs.forEach((c, i) => {
+        if (!parseCIDR(c.trim())) {
+          problems.push({
+            reason: 'InvalidAddress',
+            severity: 'warning',
+            object: { kind: 'Node', name: node.metadata.name },
+            field: ann ? `metadata.annotations.${Netpol.podCIDRsAnnotation}` : `spec.podCIDRs[${i}]`,
+            value: c,
+            message: 'pod CIDR does not parse; it is ignored',
+          });
+        }
+      });
+    }
+  }
+  const pods = splitByFamily(podCIDRs);
+  if (config.defaultDeny) {
+    for (const f of families) {
+      if (pods[f].length === 0) {
+        problems.push({
+          reason: 'MissingPodCIDR',
+          severity: 'warning',
+          object: { kind: 'Node', name: config.nodeName },
+          field: 'podCIDRs',
+          value: f,
+          message: `no ${f} pod CIDR for this node: the default-deny TAIL rules of ${f} only accept policy-checked traffic`,
+        });
+      }
+    }
+  }
+  const n = config.nflog ?? {};
+  return {
+    nodeName: config.nodeName,
+    families,
+    serviceCIDRs: splitByFamily(config.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS),
+    nodePorts: parseNodePortRange(config.nodePortRange ?? DEFAULT_NODE_PORT_RANGE),
+    podCIDRs: pods,
+    defaultDeny: config.defaultDeny ?? false,
+    acceptPlacement: config.acceptPlacement ?? 'chain-end',
+    nflog: {
+      enabled: n.enabled ?? true,
+      perPolicy: n.perPolicy ?? false,
+      group: n.group ?? Netpol.nflogGroup,
+      limit: n.limit ?? '10/minute',
+      burst: n.burst ?? 10,
+    },
+  };
+}
