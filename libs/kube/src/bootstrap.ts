@@ -133,10 +133,17 @@ export async function createKubeClient(cfg: KubeClientConfig = {}): Promise<Load
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeConfigError(`the Kubernetes client configuration (${choice.source}) has no current cluster`);
   const transport = new KubeConfigTransport(kc, cluster.server, !!cluster.proxyUrl, cfg.userAgent ?? 'portico', await import('node:https'), await import('node:http'));
-  const client = new RestKubeClient(transport, cfg) as RestKubeClient & { source: KubeConfigSource; namespace: string | undefined };
-  Object.defineProperty(client, 'source', { value: choice.source, enumerable: true });
-  Object.defineProperty(client, 'namespace', { value: namespace, enumerable: true });
-  return client as LoadedKubeClient;
+  return new LoadedRestKubeClient(transport, cfg, choice.source, namespace);
+}
+
+class LoadedRestKubeClient extends RestKubeClient implements LoadedKubeClient {
+  readonly source: KubeConfigSource;
+  readonly namespace: string | undefined;
+  constructor(transport: HttpTransport, opts: RestKubeClientOptions, source: KubeConfigSource, namespace: string | undefined) {
+    super(transport, opts);
+    this.source = source;
+    this.namespace = namespace;
+  }
 }
 
 type HttpsModule = typeof import('node:https');

@@ -169,6 +169,17 @@ describe('ListWatch', () => {
     await lw.stop();
   });
 
+  it('backs off when every watch after a relist is answered with 410 (no relist storm)', async () => {
+    const { clock, fake, lw } = setup();
+    fake.put(cm('a', 'x'));
+    fake.failNext({ watch: true, status: 410, reason: 'Gone', times: 10_000 });
+    lw.start();
+    await clock.tick(10_000);
+    // Immediate relist once, then backoff (1.2 s, 2.4 s, 4.8 s with random() = 0.5): at most 5 LISTs in 10 s.
+    assert.ok(lw.stats.lists >= 3 && lw.stats.lists <= 5, `LISTs in 10 s: ${lw.stats.lists}`);
+    await lw.stop();
+  });
+
   it('restarts the list from scratch when the continue token expires mid-list', async () => {
     const { clock, fake, lw, logger } = setup({ pageSize: 2 });
     for (let i = 0; i < 5; i++) fake.put(cm('a', `c${i}`));

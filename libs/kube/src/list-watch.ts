@@ -124,6 +124,7 @@ export class ListWatch<T extends KubeObject> {
   #syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #stop: AbortController | undefined;
   #running: Promise<void> | undefined;
+  #goneInARow = 0; // 410s with no event delivered in between
 
   constructor(client: KubeClient, resource: ResourceType, opts: ListWatchOptions<T> = {}) {
     this.#client = client;
@@ -144,11 +145,16 @@ export class ListWatch<T extends KubeObject> {
     return this;
   }
 
-  /** Stops the watch (closing its connection) and waits for the loop to end. The cache stays readable. */
+  /**
+   * Stops the watch (closing its connection) and waits for the loop to end. The cache stays
+   * readable; a later start() relists and reports the difference.
+   */
   async stop(): Promise<void> {
     if (!this.#stop) return;
     this.#stop.abort(new Error(`list-watch ${this.name} stopped`));
     await this.#running;
+    this.#stop = undefined;
+    this.#running = undefined;
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
     for (const w of waiters) w.reject(new Error(`list-watch ${this.name} stopped before it synced`));
@@ -242,28 +248,30 @@ export class ListWatch<T extends KubeObject> {
         this.#restarted(ended);
       } catch (err) {
         if (signal.aborted) break;
-        if (isGone(err)) {
-          // The resourceVersion we hold was compacted away: relist at once (no backoff; the list
-          // itself backs off if it fails).
+        const listing = needList; // did the list fail, or the watch?
+        if (!listing && isGone(err)) {
+          // The resourceVersion we hold was compacted away: relist. The first time at once; if
+          // the watch after that relist also gets 410 without delivering anything, back off like
+          // any error, so a misbehaving server cannot cause a relist storm.
           this.#log.info({ event: 'watchGone', lw: this.name, rv: this.#rv }, 'resourceVersion too old; relisting');
-          if (!needList) this.#restarted('gone');
+          this.#restarted('gone');
           needList = true;
           listReason = 'gone';
           this.#rv = '';
-          continue;
-        }
-        if (!needList && err instanceof KubeTimeoutError) {
+          if (this.#goneInARow++ === 0) continue;
+        } else if (!listing && err instanceof KubeTimeoutError) {
           // Inactivity: the connection is probably half-open. Resume at once from the last
           // resourceVersion; the server is not known to be in trouble, so no backoff.
           this.#log.info({ event: 'watchInactive', lw: this.name, rv: this.#rv }, 'no data on the watch; reconnecting');
           this.#restarted('inactivity');
           continue;
+        } else if (!listing) {
+          this.#restarted('error');
         }
-        if (!needList) this.#restarted('error');
         const delay = this.#backoff.next();
         this.#log.warn(
-          { event: needList ? 'listFailed' : 'watchFailed', lw: this.name, err, retryInMs: delay, failures: this.#backoff.failures },
-          needList ? 'list failed; retrying' : 'watch failed; restarting',
+          { event: listing ? 'listFailed' : 'watchFailed', lw: this.name, err, retryInMs: delay, failures: this.#backoff.failures },
+          listing ? 'list failed; retrying' : 'watch failed; restarting',
         );
         try {
           await sleep(this.#clock, delay, signal);
@@ -365,6 +373,7 @@ export class ListWatch<T extends KubeObject> {
     });
     for await (const ev of stream) {
       received++;
+      if (ev.type !== 'ERROR') this.#goneInARow = 0;
       switch (ev.type) {
         case 'ADDED':
         case 'MODIFIED':

@@ -285,10 +285,12 @@ function desiredEntries(s: IpSet): Map<string, boolean> {
   return m;
 }
 
-function sameEntries(a: ReadonlyMap<string, boolean>, b: ReadonlyMap<string, boolean>): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const [e, nm] of a) if (b.get(e) !== nm) return false;
+/** True when the kernel set holds exactly the desired entries (no allocation on the common path). */
+function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean {
+  const cached = entriesCache.get(s);
+  if (cached === observed) return true;
+  if (observed.size !== s.entries.length) return false;
+  for (const e of s.entries) if (observed.get(e.addr) !== (e.nomatch === true)) return false;
   return true;
 }
 
@@ -374,9 +376,13 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   }
 
   for (const s of desired.ipsets) {
-    const want = desiredEntries(s);
-    const maxelem = neededMaxelem(want.size);
     const o = familySets.get(s.name);
+    const maxelem = neededMaxelem(s.entries.length);
+    if (o && o.type === s.type && Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= s.entries.length && sameEntries(o.entries, s)) {
+      afterSets.set(s.name, o);
+      continue;
+    }
+    const want = desiredEntries(s);
     const afterSet: ObservedSet = {
       name: s.name,
       type: s.type,
@@ -394,10 +400,6 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     }
     const capacityOk = Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= want.size;
     const typeOk = o.type === s.type;
-    if (typeOk && capacityOk && sameEntries(o.entries, want)) {
-      afterSets.set(s.name, o);
-      continue;
-    }
     const cur = split(o.entries);
     const nxt = split(want);
     const shrinkDel = [...cur.normal].filter((e) => !nxt.normal.has(e)); // normal entries that go
