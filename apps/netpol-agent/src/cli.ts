@@ -121,7 +121,7 @@ async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number>
     err(ctx.io, 'apply', (e as Error).message);
     return ExitCode.failure;
   }
-  const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => ctx.io.stderr.write(s) } as never });
+  const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => void ctx.io.stderr.write(s) } });
   const syncer = new Syncer({ kernel, log });
   const r = await syncer.sync(p.snapshot, p.cfg, { reread: true });
   ctx.io.stdout.write(summary(r, kernel.tools.backend) + '\n');

@@ -313,6 +313,22 @@ describe('ListWatch', () => {
     await lw.stop();
   });
 
+  it('can be started again after stop(): relists and reports what changed meanwhile', async () => {
+    const { clock, fake, lw } = setup();
+    fake.put(cm('a', 'x'), cm('a', 'y'));
+    const { log } = recorder(lw);
+    lw.start();
+    await until(clock, () => fake.openWatches === 1, 'the watch');
+    await lw.stop();
+    fake.remove(Resources.ConfigMap, { namespace: 'a', name: 'x' });
+    fake.put(cm('a', 'z'));
+    log.length = 0;
+    lw.start();
+    await until(clock, () => log.length === 2, 'the diff');
+    assert.deepEqual(log, ['delete:a/x(unknown)', 'add:a/z']);
+    await lw.stop();
+  });
+
   it('waitForSync times out naming the cache, and rejects when stopped first', async () => {
     const { clock, fake, lw } = setup();
     fake.failNext({ method: 'GET', watch: false, status: 503, times: 1000 });

@@ -214,7 +214,7 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
     const targetPrefix = dir === 'ingress' ? Netpol.dstSetPrefix : Netpol.srcSetPrefix;
     const peerPrefix = dir === 'ingress' ? Netpol.srcSetPrefix : Netpol.dstSetPrefix;
     const targetSet = claim(`set|${pol.key}|${dir}-targets|${family}`, targetSetName(pol.namespace, pol.name, dir, family), altSet(targetPrefix));
-    addSet(targetSet, 'hash:ip', sel.entries(localTargets, family));
+    addSet(targetSet, 'hash:ip', sel.entriesFor(targetSet, localTargets, family));
     const peerDir = dir === 'ingress' ? 'src' : 'dst';
     const target: SetMatch = { set: targetSet, dir: dir === 'ingress' ? 'dst' : 'src' };
     const rules: Rule[] = [];
@@ -230,7 +230,7 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
       else {
         if (peerPods !== null) {
           const name = claim(`set|${pol.key}|${dir}${r.index}-pod|${family}`, peerSetName(pol.namespace, pol.name, dir, r.index, 'pod', family), altSet(peerPrefix, `${dir}rule`, r.index, 'pod'));
-          addSet(name, 'hash:ip', sel.entries(peerPods, family));
+          addSet(name, 'hash:ip', sel.entriesFor(name, peerPods, family));
           peers.push({ kind: 'pods', set: name });
         }
         const blocks = r.peers.filter(isBlock);
@@ -275,7 +275,10 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
             ? { protocol: protoOf(port.protocol) }
             : { protocol: protoOf(port.protocol), dport: port.endPort !== undefined ? { from: port.port, to: port.endPort } : { from: port.port } };
         const k = `${m.protocol}:${m.dport?.from ?? ''}:${m.dport?.to ?? ''}`;
-        if (!seen.has(k)) (seen.add(k), numeric.push(m));
+        if (!seen.has(k)) {
+          seen.add(k);
+          numeric.push(m);
+        }
       }
       for (const p of peers) {
         for (const m of numeric) rules.push(...markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]), ...m }));
@@ -489,11 +492,12 @@ function renderFamily(
   for (const ref of [...namedRefs].sort()) {
     const [np, port] = ref.split('|') as [string, string];
     const [name, proto] = np.split('/') as [string, string];
+    const setName = cache.memoName(`shared|${ref}|${family}`, () => namedPortSharedSetName(name, proto, Number(port), family));
     sets.push({
-      name: cache.memoName(`shared|${ref}|${family}`, () => namedPortSharedSetName(name, proto, Number(port), family)),
+      name: setName,
       type: 'hash:ip',
       family: setFamily(family),
-      entries: cache.sel.entries(cache.sel.namedPortPods(np, Number(port)), family),
+      entries: cache.sel.entriesFor(setName, cache.sel.namedPortPods(np, Number(port)), family),
     });
   }
 
@@ -548,7 +552,7 @@ function renderFamily(
   }
 
   if (cfg.defaultDeny) {
-    sets.push({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: cache.sel.entries(localPods, family) });
+    sets.push({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: cache.sel.entriesFor(localPodsSetName(family), localPods, family) });
   }
 
   sets.sort(byName);

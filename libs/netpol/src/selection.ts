@@ -51,9 +51,12 @@ export class SelectionCache {
   private nsPrev = new Map<string, string[]>();
   private composites = new Map<string, Composite<unknown>>();
   private namedByNs = new Map<string, NamedIndex>();
+  private readonly entryByKey = new Map<string, { addrs: string[]; entries: IpSetEntry[]; used: boolean }>();
   private readonly entryMemo = new WeakMap<readonly PodModel[], Partial<Record<Family, IpSetEntry[]>>>();
 
   // Per render:
+  /** Query key -> result, for queries many policies repeat (peer lists, named ports). */
+  private renderMemo = new Map<string, unknown>();
   private model!: ClusterModel;
   private byNs = new Map<string, PodModel[]>();
   private nsOrder: string[] = [];
@@ -63,6 +66,7 @@ export class SelectionCache {
   /** Starts a render: finds the namespaces whose pods changed and drops their memos. */
   begin(model: ClusterModel): void {
     this.model = model;
+    this.renderMemo = new Map();
     const byNs = new Map<string, PodModel[]>();
     const actionable: PodModel[] = [];
     for (const p of model.pods) {
@@ -103,6 +107,10 @@ export class SelectionCache {
   /** Forgets composite results this render did not use (bounded memory). */
   end(): void {
     for (const [k, c] of this.composites) if (!c.used) this.composites.delete(k);
+    for (const [k, e] of this.entryByKey) {
+      if (!e.used) this.entryByKey.delete(k);
+      e.used = false;
+    }
   }
 
   /** Returns the cached composite when its parts are the same objects, else rebuilds it. */
@@ -159,23 +167,31 @@ export class SelectionCache {
    * without namespaceSelector means the policy's namespace; with one, the matching namespaces.
    */
   peerPods(peers: readonly SelectorPeer[], policyNs: string): PodModel[] {
+    const key = `peers|${peers.map((p) => `${p.namespaceSelector === null ? policyNs : p.namespaceSelector.key}|${p.podSelector?.key ?? '*'}`).join('||')}`;
+    const memo = this.renderMemo.get(key) as PodModel[] | undefined;
+    if (memo) return memo;
     const parts: PodModel[][] = [];
-    const keys: string[] = [];
     for (const p of peers) {
-      if (p.namespaceSelector === null) {
-        parts.push(this.podsIn(policyNs, p.podSelector));
-        keys.push(`${policyNs}|${p.podSelector?.key ?? '*'}`);
-      } else {
-        for (const ns of this.namespaces(p.namespaceSelector)) parts.push(this.podsIn(ns, p.podSelector));
-        keys.push(`${p.namespaceSelector.key}|${p.podSelector?.key ?? '*'}`);
-      }
+      if (p.namespaceSelector === null) parts.push(this.podsIn(policyNs, p.podSelector));
+      else for (const ns of this.namespaces(p.namespaceSelector)) parts.push(this.podsIn(ns, p.podSelector));
     }
-    if (parts.length === 1) return parts[0]!;
-    return this.composite(`peers|${keys.join('||')}`, parts, (ps) => {
+    const out = parts.length === 1 ? parts[0]! : this.peerUnion(key, parts, peers.length > 1);
+    this.renderMemo.set(key, out);
+    return out;
+  }
+
+  private peerUnion(key: string, parts: PodModel[][], sort: boolean): PodModel[] {
+    return this.composite(key, parts, (ps) => {
       const seen = new Set<PodModel>();
       const out: PodModel[] = [];
-      for (const part of ps) for (const p of part as PodModel[]) if (!seen.has(p)) (seen.add(p), out.push(p));
-      return peers.length > 1 ? out.sort(byKey) : out;
+      for (const part of ps) {
+        for (const p of part as PodModel[]) {
+          if (seen.has(p)) continue;
+          seen.add(p);
+          out.push(p);
+        }
+      }
+      return sort ? out.sort(byKey) : out;
     });
   }
 
@@ -207,6 +223,14 @@ export class SelectionCache {
 
   /** Port numbers that some actionable pod exposes under `name/PROTO`, ascending. */
   namedPorts(nameProto: string): number[] {
+    const memo = this.renderMemo.get(`named|${nameProto}`) as number[] | undefined;
+    if (memo) return memo;
+    const out = this.namedPortsUncached(nameProto);
+    this.renderMemo.set(`named|${nameProto}`, out);
+    return out;
+  }
+
+  private namedPortsUncached(nameProto: string): number[] {
     const parts = this.nsOrder.map((ns) => this.namedIndexOf(ns).get(nameProto) ?? EMPTY_MAP);
     const key = `named|${nameProto}`;
     // Parts are maps; their identity changes only when a namespace's index was rebuilt.
@@ -221,6 +245,26 @@ export class SelectionCache {
     if (c && sameItems(c.value, value)) value = c.value;
     this.composites.set(key, { parts: parts as unknown as (readonly unknown[])[], value, used: true });
     return value;
+  }
+
+  /**
+   * {@link entries}, also memoized under a stable key (a set name): when the pods changed identity but
+   * not their addresses (a relabelled pod that stays selected), the previous entries are returned.
+   */
+  entriesFor(key: string, pods: readonly PodModel[], family: Family): IpSetEntry[] {
+    const addrs: string[] = [];
+    for (const p of pods) {
+      const a = p.ips[family];
+      if (a !== undefined) addrs.push(a);
+    }
+    const prev = this.entryByKey.get(key);
+    if (prev && sameItems(prev.addrs, addrs)) {
+      prev.used = true;
+      return prev.entries;
+    }
+    const entries = this.entries(pods, family);
+    this.entryByKey.set(key, { addrs, entries, used: true });
+    return entries;
   }
 
   /** hash:ip entries of the pods' addresses of a family, sorted numerically (memoized per array). */

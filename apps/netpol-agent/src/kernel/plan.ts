@@ -267,15 +267,8 @@ export function editScript(
   return { deletes, inserts };
 }
 
-/** Entries of a set, split into normal and nomatch. */
-function split(entries: Iterable<[string, boolean]>): { normal: Set<string>; nomatch: Set<string> } {
-  const normal = new Set<string>();
-  const nomatch = new Set<string>();
-  for (const [e, nm] of entries) (nm ? nomatch : normal).add(e);
-  return { normal, nomatch };
-}
-
 const entriesCache = new WeakMap<IpSet, Map<string, boolean>>();
+/** A desired set's entries as a map (entry -> nomatch), cached per set object. */
 function desiredEntries(s: IpSet): Map<string, boolean> {
   let m = entriesCache.get(s);
   if (!m) {
@@ -285,13 +278,56 @@ function desiredEntries(s: IpSet): Map<string, boolean> {
   return m;
 }
 
-/** True when the kernel set holds exactly the desired entries (no allocation on the common path). */
+/**
+ * Desired set object -> the kernel entries it was last found equal to (or made into). With a
+ * renderer that reuses the objects of unchanged sets, an unchanged set costs one lookup.
+ */
+const verifiedSets = new WeakMap<IpSet, ReadonlyMap<string, boolean>>();
+
+/** True when the kernel set holds exactly the desired entries (no allocation). */
 function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean {
-  const cached = entriesCache.get(s);
-  if (cached === observed) return true;
+  if (verifiedSets.get(s) === observed || entriesCache.get(s) === observed) return true;
   if (observed.size !== s.entries.length) return false;
   for (const e of s.entries) if (observed.get(e.addr) !== (e.nomatch === true)) return false;
   return true;
+}
+
+/**
+ * The four kinds of entry change, in O(desired + observed) lookups with no copy of either side in
+ * the common case (entries only added): the desired side is only turned into a set when something
+ * must be removed.
+ */
+export function diffEntries(
+  observed: ReadonlyMap<string, boolean>,
+  s: IpSet,
+): { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomatch: string[]; growAdd: string[] } {
+  const shrinkDel: string[] = []; // normal entries that go (or become nomatch)
+  const shrinkAddNomatch: string[] = []; // nomatch entries that come
+  const growDelNomatch: string[] = []; // nomatch entries that go (or become normal)
+  const growAdd: string[] = []; // normal entries that come
+  let found = 0;
+  for (const e of s.entries) {
+    const nm = e.nomatch === true;
+    const cur = observed.get(e.addr);
+    if (cur === undefined) (nm ? shrinkAddNomatch : growAdd).push(e.addr);
+    else {
+      found++;
+      if (cur !== nm) {
+        if (nm) {
+          shrinkDel.push(e.addr);
+          shrinkAddNomatch.push(e.addr);
+        } else {
+          growDelNomatch.push(e.addr);
+          growAdd.push(e.addr);
+        }
+      }
+    }
+  }
+  if (found < observed.size) {
+    const want = desiredEntries(s);
+    for (const [e, nm] of observed) if (!want.has(e)) (nm ? growDelNomatch : shrinkDel).push(e);
+  }
+  return { shrinkDel, shrinkAddNomatch, growDelNomatch, growAdd };
 }
 
 function neededMaxelem(count: number): number {
@@ -378,60 +414,60 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   for (const s of desired.ipsets) {
     const o = familySets.get(s.name);
     const maxelem = neededMaxelem(s.entries.length);
-    if (o && o.type === s.type && Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= s.entries.length && sameEntries(o.entries, s)) {
+    const capacityOk = o !== undefined && Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= s.entries.length;
+    const typeOk = o !== undefined && o.type === s.type;
+    if (o && typeOk && capacityOk && sameEntries(o.entries, s)) {
+      verifiedSets.set(s, o.entries);
       afterSets.set(s.name, o);
       continue;
     }
-    const want = desiredEntries(s);
-    const afterSet: ObservedSet = {
-      name: s.name,
-      type: s.type,
-      family: s.family,
-      options: new Map([['timeout', '0'], ['maxelem', String(maxelem)]]),
-      entries: want,
-    };
+    const options = new Map([['timeout', '0'], ['maxelem', String(maxelem)]]);
     if (!o) {
       stage.push(createLine(s.name, s, maxelem));
       for (const e of s.entries) stage.push(addLine(s.name, e.addr, e.nomatch === true));
       created.push(s.name);
       summary.setsCreated++;
-      afterSets.set(s.name, afterSet);
+      const entries = desiredEntries(s);
+      verifiedSets.set(s, entries);
+      afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
       continue;
     }
-    const capacityOk = Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= want.size;
-    const typeOk = o.type === s.type;
-    const cur = split(o.entries);
-    const nxt = split(want);
-    const shrinkDel = [...cur.normal].filter((e) => !nxt.normal.has(e)); // normal entries that go
-    const shrinkAddNomatch = [...nxt.nomatch].filter((e) => !cur.nomatch.has(e));
-    const growDelNomatch = [...cur.nomatch].filter((e) => !nxt.nomatch.has(e));
-    const growAdd = [...nxt.normal].filter((e) => !cur.normal.has(e));
     summary.setsUpdated++;
-    // The intermediate content: the entries both states allow, and the nomatch entries of either.
-    const midNormal = [...cur.normal].filter((e) => nxt.normal.has(e));
-    const midNomatch = new Set([...cur.nomatch, ...nxt.nomatch]);
-    const midSize = midNormal.length + midNomatch.size;
-    const shrinkLines = shrinkDel.length + shrinkAddNomatch.length;
+    const d = diffEntries(o.entries, s);
+    // The entries the set holds after the shrink: everything but the normal entries that go, plus the
+    // nomatch entries that come.
+    const midSize = o.entries.size - d.shrinkDel.length + d.shrinkAddNomatch.length;
+    const shrinkLines = d.shrinkDel.length + d.shrinkAddNomatch.length;
     if (!typeOk || !capacityOk || (shrinkLines > 16 && shrinkLines > midSize)) {
       const tmp = tmpSetFor(s.name);
       if (observed.sets.has(tmp)) stage.push(`destroy ${tmp}`);
       stage.push(createLine(tmp, s, maxelem));
-      for (const e of midNormal) stage.push(addLine(tmp, e, false));
+      const gone = new Set(d.shrinkDel);
+      const midNomatch = new Set(d.shrinkAddNomatch);
+      for (const [e, nm] of o.entries) {
+        if (nm) midNomatch.add(e);
+        else if (!gone.has(e)) stage.push(addLine(tmp, e, false));
+      }
       for (const e of [...midNomatch].sort()) stage.push(addLine(tmp, e, true));
       created.push(tmp);
       tmpSets.push(tmp);
       shrink.push({ line: `swap ${tmp} ${s.name}`, inverse: `swap ${tmp} ${s.name}` });
       finish.push(`destroy ${tmp}`);
       summary.setsSwapped++;
-      // After the swap the live set holds exactly mid; growing is relative to mid.
-      for (const e of midNomatch) if (!nxt.nomatch.has(e)) grow.push(delLine(s.name, e));
     } else {
-      for (const e of shrinkDel) shrink.push({ line: delLine(s.name, e), inverse: addLine(s.name, e, false) });
-      for (const e of shrinkAddNomatch) shrink.push({ line: addLine(s.name, e, true), inverse: delLine(s.name, e) });
-      for (const e of growDelNomatch) grow.push(delLine(s.name, e));
+      for (const e of d.shrinkDel) shrink.push({ line: delLine(s.name, e), inverse: addLine(s.name, e, false) });
+      for (const e of d.shrinkAddNomatch) shrink.push({ line: addLine(s.name, e, true), inverse: delLine(s.name, e) });
     }
-    for (const e of growAdd) grow.push(addLine(s.name, e, false));
-    afterSets.set(s.name, afterSet);
+    // After a swap the live set holds exactly the intermediate content, as after the lines.
+    for (const e of d.growDelNomatch) grow.push(delLine(s.name, e));
+    for (const e of d.growAdd) grow.push(addLine(s.name, e, false));
+    const entries = new Map(o.entries);
+    for (const e of d.shrinkDel) entries.delete(e);
+    for (const e of d.growDelNomatch) entries.delete(e);
+    for (const e of d.shrinkAddNomatch) entries.set(e, true);
+    for (const e of d.growAdd) entries.set(e, false);
+    verifiedSets.set(s, entries);
+    afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
   }
 
   // ---- chains ----------------------------------------------------------------------------------

@@ -6,8 +6,9 @@
  * Routed veths, no bridge (what CNI `ptp` and Calico do): each pod has a /32 and a /128, a default
  * route to the node side of its veth (169.254.1.1 / fe80::1, as Calico does, so that no pod-CIDR
  * address is used up), and the node routes the pod address to that veth. Pod-to-pod traffic on one node is therefore routed through the node's FORWARD chain,
- * so the iptables rules see it without br_netfilter (whose bridge-nf-call sysctls would otherwise
- * be needed: per network namespace on kernels >= 5.3, but tied to the module's global state). The
+ * so the iptables rules see it without br_netfilter. (A bridge would work too: on this machine's
+ * kernel, 6.18, `net.bridge.bridge-nf-call-iptables` is per network namespace, a new namespace starts
+ * at 1 and setting it there leaves the host's value alone; but it needs the br_netfilter module.) The
  * two node namespaces are joined by a veth (192.168.77.N / fd77::N) and route each other's pod CIDRs.
  *
  * Every namespace name starts with `np-` plus a per-process tag; `destroy()` removes them all.

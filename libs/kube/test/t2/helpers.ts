@@ -135,6 +135,17 @@ export class CuttableProxy {
     this.port = (this.#server!.address() as { port: number }).port;
   }
 
+  /**
+   * Half-open simulation: open connections stay open but stop carrying bytes (both directions);
+   * new connections work normally.
+   */
+  freeze(): void {
+    for (const s of this.#sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
   /** Drops every open connection and refuses new ones until resume(). */
   cut(): void {
     this.#paused = true;

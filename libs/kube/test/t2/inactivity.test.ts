@@ -1,0 +1,56 @@
+// T2: a watch whose connection goes silent without closing (half-open: a NAT or load balancer
+// dropped it) is detected by the inactivity timeout and resumed from its resourceVersion, without
+// a relist; changes made while it was silent arrive.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createKubeClient, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
+import { adminClient, clusterOf, configMap, CuttableProxy, kubeconfigVia, testNamespace, waitUntil } from './helpers.ts';
+
+describe('ListWatch against a real API server: half-open connection', () => {
+  let admin: LoadedKubeClient;
+  let viaProxy: LoadedKubeClient;
+  let ns: { name: string; cleanup: () => Promise<void> };
+  let proxy: CuttableProxy;
+  let dir: string;
+
+  before(async () => {
+    admin = await adminClient();
+    ns = await testNamespace(admin, 'inactive');
+    proxy = new CuttableProxy(clusterOf().server);
+    await proxy.start();
+    dir = mkdtempSync(join(tmpdir(), 'kube-t2-inactive-'));
+    writeFileSync(join(dir, 'kubeconfig'), kubeconfigVia(proxy.port), { mode: 0o600 });
+    viaProxy = await createKubeClient({ kubeconfig: join(dir, 'kubeconfig') });
+  });
+  after(async () => {
+    viaProxy?.close();
+    await proxy?.stop();
+    await ns?.cleanup();
+    admin?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reconnects after the inactivity timeout and delivers what changed meanwhile', async (t) => {
+    const lw = new ListWatch<KubeObject>(viaProxy, Resources.ConfigMap, { namespace: ns.name, inactivityTimeoutMs: 4_000 });
+    lw.start();
+    try {
+      await lw.waitForSync({ timeoutMs: 30_000 });
+      await admin.create(Resources.ConfigMap, configMap(ns.name, 'before'));
+      await waitUntil(() => lw.get(ns.name, 'before') !== undefined, 10_000, 'the live add');
+      const frozenAt = Date.now();
+      proxy.freeze(); // the watch connection stays open but silent
+      await admin.create(Resources.ConfigMap, configMap(ns.name, 'while-silent'));
+      await waitUntil(() => lw.get(ns.name, 'while-silent') !== undefined, 30_000, 'the add made while the connection was silent');
+      t.diagnostic(`detected and resumed ${Date.now() - frozenAt} ms after the connection went silent (timeout 4000 ms)`);
+      assert.ok(Date.now() - frozenAt >= 4_000, 'the event cannot have arrived over the frozen connection');
+      assert.equal(lw.stats.watchRestarts.inactivity, 1);
+      assert.equal(lw.stats.relists, 0, 'resumed from the resourceVersion, no relist');
+    } finally {
+      await lw.stop();
+    }
+  });
+});

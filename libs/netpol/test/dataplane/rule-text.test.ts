@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { generateCase, quoteArg, renderNetpol, ruleArgs, ruleLine, toIpsetText, toRestoreText, type DesiredState, type FamilyState } from '../../src/index.ts';
+
+/**
+ * T1: the rendered text is what the kernel tools accept and print back. Each rendered state is loaded
+ * into a throwaway network namespace (`unshare -n`, gone when the command exits; the root namespace
+ * is never touched) with `ipset restore` and `iptables-restore --noflush`; then `iptables-save` and
+ * `ipset save` must print every owned chain's rules exactly as `ruleLine` renders them, and every set
+ * with the rendered entries. This is what lets the apply engine diff kernel state as text.
+ */
+
+function need(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) assert.fail(`prerequisite missing: \`${cmd} ${args.join(' ')}\` failed (${r.error?.message ?? r.stderr.trim()}); this test needs root, unshare, iptables/ip6tables (1.8) and ipset`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'portico-netpol-text-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Loads one family into a fresh netns and returns [iptables-save, ipset save] output. */
+function roundTrip(fam: FamilyState, tag: string): { save: string; sets: string } {
+  const v6 = fam.family === 'IPv6';
+  const ipt = v6 ? 'ip6tables' : 'iptables';
+  const sets = join(work, `${tag}.ipset`);
+  const rules = join(work, `${tag}.rules`);
+  const builtin = join(work, `${tag}.builtin`);
+  writeFileSync(sets, toIpsetText(fam.ipsets));
+  writeFileSync(rules, toRestoreText(fam));
+  // Built-in rules: insert in reverse so that the first ends up at position 1.
+  const first = fam.builtinRules.filter((b) => b.placement === 'first').reverse();
+  const rest = fam.builtinRules.filter((b) => b.placement !== 'first');
+  writeFileSync(
+    builtin,
+    [...first.map((b) => `${ipt} -w -I ${b.chain} 1 ${ruleArgs(b.rule, v6).map(shellQuote).join(' ')}`), ...rest.map((b) => `${ipt} -w -A ${b.chain} ${ruleArgs(b.rule, v6).map(shellQuote).join(' ')}`)].join('\n') + '\n',
+  );
+  const script = `set -e; ipset restore < ${sets}; ${ipt}-restore -w --noflush < ${rules}; . ${builtin}; echo '=====SAVE'; ${ipt}-save -t filter; echo '=====SETS'; ipset save`;
+  const out = execFileSync('unshare', ['-n', 'bash', '-c', script], { encoding: 'utf8' });
+  const [, save = '', setsOut = ''] = out.split(/=====SAVE\n|=====SETS\n/);
+  return { save, sets: setsOut };
+}
+
+function shellQuote(a: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+function check(state: DesiredState, tag: string): void {
+  for (const fam of state.families) {
+    const v6 = fam.family === 'IPv6';
+    const { save, sets } = roundTrip(fam, `${tag}-${fam.family}`);
+    const lines = save.split('\n');
+    for (const chain of fam.chains) {
+      const got = lines.filter((l) => l.startsWith(`-A ${chain.name} `));
+      const want = chain.rules.map((r) => ruleLine(chain.name, r, v6));
+      assert.deepEqual(got, want, `${tag} ${fam.family} chain ${chain.name}`);
+    }
+    for (const b of fam.builtinRules) {
+      const line = `-A ${b.chain} ${ruleArgs(b.rule, v6).map(quoteArg).join(' ')}`;
+      assert.ok(lines.includes(line), `${tag} ${fam.family}: ${line} not in iptables-save output`);
+    }
+    for (const s of fam.ipsets) {
+      const got = sets
+        .split('\n')
+        .filter((l) => l.startsWith(`add ${s.name} `))
+        .map((l) => l.slice(`add ${s.name} `.length).replace(' timeout 0', ''))
+        .sort();
+      const want = s.entries.map((e) => (e.nomatch ? `${e.addr} nomatch` : e.addr)).sort();
+      assert.deepEqual(got, want, `${tag} ${fam.family} set ${s.name}`);
+      assert.ok(sets.includes(`create ${s.name} ${s.type} family ${s.family} `), `${tag}: set ${s.name} type/family`);
+    }
+  }
+}
+
+describe('rendered rules and sets round-trip through iptables-save and ipset save', () => {
+  need('unshare', ['-n', 'true']);
+  need('unshare', ['-n', 'iptables-save', '-t', 'filter']);
+  need('unshare', ['-n', 'ip6tables-save', '-t', 'filter']);
+  need('unshare', ['-n', 'ipset', 'list']);
+
+  it('generated cases, upstream profile, dual-stack (both nodes)', () => {
+    for (const seed of [3, 17, 42, 101]) {
+      const c = generateCase(seed);
+      for (const nodeName of ['n1', 'n2']) {
+        check(renderNetpol(c.snapshot, { nodeName, families: ['IPv4', 'IPv6'], serviceCIDRs: ['10.43.0.0/16', 'fd00:43::/112'] }), `case${seed}-${nodeName}`);
+      }
+    }
+  });
+
+  it('default-deny and k3s-fork profile with per-policy NFLOG', () => {
+    const c = generateCase(7);
+    check(
+      renderNetpol(c.snapshot, { nodeName: 'n1', families: ['IPv4', 'IPv6'], defaultDeny: true, acceptPlacement: 'after-kube-rules', nflog: { perPolicy: true, limit: '5/second', burst: 3 } }),
+      'k3s',
+    );
+  });
+});
