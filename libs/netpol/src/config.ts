@@ -34,7 +34,7 @@ export function parseNodePortRange(s: string): { from: number; to: number } | un
 export function checkNetpolConfig(config: NetpolConfig): Problem[] {
   const out: Problem[] = [];
   const bad = (field: string, value: string, message: string): void => {
-    out.push({ reason: 'InvalidAddress', severity: 'error', field, value, message });
+    out.push({ reason: 'InvalidConfig', severity: 'error', field, value, message });
   };
   if (!config.nodeName) bad('nodeName', '', 'must be set');
   for (const f of config.families ?? []) if (!FAMILIES.includes(f)) bad('families', String(f), 'must be IPv4 or IPv6');

@@ -73,6 +73,12 @@ export interface RuleModel {
   readonly peers: readonly PeerModel[] | null;
   /** null: every port and protocol (absent or empty). */
   readonly ports: readonly PortModel[] | null;
+  /** The selector peers (precomputed for the renderer's per-render queries). */
+  readonly selectorPeers: readonly Extract<PeerModel, { kind: 'selector' }>[];
+  /** Canonical key of `selectorPeers` as evaluated from the policy's namespace. */
+  readonly selectorPeersKey: string;
+  /** Distinct named ports, `name/PROTO`, in spec order. */
+  readonly namedPorts: readonly string[];
 }
 
 export interface PolicyModel {
@@ -446,11 +452,25 @@ export function normalizePolicy(policy: NetworkPolicy, problems: Problem[]): Pol
   const namespace = policy.metadata.namespace ?? 'default';
   const name = policy.metadata.name;
   const types = effectivePolicyTypes(policy);
-  const rule = (peers: readonly NetworkPolicyPeer[] | null | undefined, ports: readonly NetworkPolicyPort[] | null | undefined, index: number): RuleModel => ({
-    index,
-    peers: peers && peers.length > 0 ? peers.map(normalizePeer) : null,
-    ports: ports && ports.length > 0 ? ports.map(normalizePort) : null,
-  });
+  const rule = (peers: readonly NetworkPolicyPeer[] | null | undefined, ports: readonly NetworkPolicyPort[] | null | undefined, index: number): RuleModel => {
+    const peerModels = peers && peers.length > 0 ? peers.map(normalizePeer) : null;
+    const portModels = ports && ports.length > 0 ? ports.map(normalizePort) : null;
+    const selectorPeers = (peerModels ?? []).filter((p): p is Extract<PeerModel, { kind: 'selector' }> => p.kind === 'selector');
+    const named: string[] = [];
+    for (const p of portModels ?? []) {
+      if (p.named === undefined) continue;
+      const k = `${p.named}/${p.protocol}`;
+      if (!named.includes(k)) named.push(k);
+    }
+    return {
+      index,
+      peers: peerModels,
+      ports: portModels,
+      selectorPeers,
+      selectorPeersKey: selectorPeers.map((p) => `${p.namespaceSelector === null ? namespace : p.namespaceSelector.key}|${p.podSelector?.key ?? '*'}`).join('||'),
+      namedPorts: named,
+    };
+  };
   const nflog = nflogAnnotations(policy, problems);
   return {
     namespace,
@@ -512,10 +532,60 @@ function dedupe<T extends { metadata: { name: string; namespace?: string; uid?: 
 export interface ModelCache {
   readonly pods: WeakMap<Pod, { model: PodModel; problems: Problem[] }>;
   readonly policies: WeakMap<NetworkPolicy, { model: PolicyModel | undefined; problems: Problem[] }>;
+  /** The previous pod list, to patch instead of re-sorting when only a few pods were replaced. */
+  lastPods?: PodsMemo;
+}
+
+interface PodsMemo {
+  readonly input: readonly Pod[];
+  readonly sorted: PodModel[];
+  /** pod key -> index in `sorted`. */
+  readonly pos: Map<string, number>;
+  /** Pods whose normalization reported problems. */
+  readonly withProblems: Map<string, Problem[]>;
 }
 
 export function newModelCache(): ModelCache {
   return { pods: new WeakMap(), policies: new WeakMap() };
+}
+
+function podHit(cache: ModelCache, p: Pod): { model: PodModel; problems: Problem[] } {
+  let hit = cache.pods.get(p);
+  if (!hit) {
+    const own: Problem[] = [];
+    hit = { model: normalizePod(p, own), problems: own };
+    cache.pods.set(p, hit);
+  }
+  return hit;
+}
+
+/**
+ * The agent's common case: the same pod list with a few objects replaced by newer versions of the
+ * same pods. Patches the previous sorted list in place of dedupe + sort; undefined when the change
+ * is of another kind (pods added, removed, renamed, or many changed).
+ */
+function patchPods(cache: ModelCache, input: readonly Pod[]): PodsMemo | undefined {
+  const prev = cache.lastPods;
+  if (!prev || prev.input.length !== input.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < input.length; i++) {
+    if (input[i] !== prev.input[i]) {
+      changed.push(i);
+      if (changed.length > 256) return undefined;
+    }
+  }
+  if (changed.length === 0) return { ...prev, input };
+  const sorted = prev.sorted.slice();
+  const withProblems = new Map(prev.withProblems);
+  for (const i of changed) {
+    const old = cache.pods.get(prev.input[i]!);
+    const hit = podHit(cache, input[i]!);
+    if (!old || old.model.key !== hit.model.key) return undefined;
+    sorted[prev.pos.get(old.model.key)!] = hit.model;
+    if (hit.problems.length > 0) withProblems.set(hit.model.key, hit.problems);
+    else withProblems.delete(hit.model.key);
+  }
+  return { input, sorted, pos: prev.pos, withProblems };
 }
 
 /** Builds the normalized model of a snapshot (order-independent). */
@@ -525,18 +595,26 @@ export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newMode
   for (const ns of dedupe(snapshot.namespaces ?? [], 'Namespace', false, problems)) {
     namespaces.set(ns.metadata.name, ns.metadata.labels ?? {});
   }
-  const pods: PodModel[] = [];
-  for (const p of dedupe(snapshot.pods ?? [], 'Pod', true, problems)) {
-    let hit = cache.pods.get(p);
-    if (!hit) {
-      const own: Problem[] = [];
-      hit = { model: normalizePod(p, own), problems: own };
-      cache.pods.set(p, hit);
+  const input = snapshot.pods ?? [];
+  let memo = patchPods(cache, input);
+  if (!memo) {
+    const dedupProblems: Problem[] = [];
+    const unique = dedupe(input, 'Pod', true, dedupProblems);
+    const sorted: PodModel[] = [];
+    const withProblems = new Map<string, Problem[]>();
+    for (const p of unique) {
+      const hit = podHit(cache, p);
+      sorted.push(hit.model);
+      if (hit.problems.length > 0) withProblems.set(hit.model.key, hit.problems);
     }
-    pods.push(hit.model);
-    problems.push(...hit.problems);
+    sorted.sort((a, b) => cmp(a.key, b.key));
+    problems.push(...dedupProblems);
+    // A list with duplicates is never patched (the winner could change).
+    memo = { input: dedupProblems.length > 0 ? [] : input, sorted, pos: new Map(sorted.map((m, i) => [m.key, i])), withProblems };
   }
-  pods.sort((a, b) => cmp(a.key, b.key));
+  cache.lastPods = memo;
+  const pods = memo.sorted;
+  for (const list of memo.withProblems.values()) problems.push(...list);
   const policies: PolicyModel[] = [];
   for (const p of dedupe(snapshot.networkPolicies ?? [], 'NetworkPolicy', true, problems)) {
     let hit = cache.policies.get(p);

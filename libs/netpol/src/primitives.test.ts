@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ipBlockEntries } from './cidrset.ts';
 import { clampComment, safeJoin } from './chains.ts';
+import { checkNetpolConfig, parseNodePortRange } from './config.ts';
 import { canonicalIP, formatCIDR, parseCIDR, parseIP } from './ip.ts';
 import { compileSelector } from './model.ts';
 import { simulatePacket } from './simulate.ts';
@@ -124,5 +125,37 @@ describe('comments and selectors', () => {
     assert.equal(a.key, b.key);
     assert.notEqual(a.key, compileSelector({ matchLabels: { a: '1' } }).key);
     assert.ok(compileSelector({}).all && compileSelector(null).all);
+  });
+});
+
+describe('config checks', () => {
+  it('one problem per bad value, naming the field and the value', () => {
+    const problems = checkNetpolConfig({
+      nodeName: '',
+      families: ['IPv5' as never],
+      serviceCIDRs: ['10.43.0.0/16', '10.43.0.0'],
+      podCIDRs: ['nope'],
+      nodePortRange: '32767-30000',
+      nflog: { group: 70000, limit: '10/fortnight', burst: 0 },
+    });
+    assert.deepEqual(
+      problems.map((p) => [p.reason, p.field, p.value]),
+      [
+        ['InvalidConfig', 'nodeName', ''],
+        ['InvalidConfig', 'families', 'IPv5'],
+        ['InvalidConfig', 'serviceCIDRs[1]', '10.43.0.0'],
+        ['InvalidConfig', 'podCIDRs[0]', 'nope'],
+        ['InvalidConfig', 'nodePortRange', '32767-30000'],
+        ['InvalidConfig', 'nflog.group', '70000'],
+        ['InvalidConfig', 'nflog.limit', '10/fortnight'],
+        ['InvalidConfig', 'nflog.burst', '0'],
+      ],
+    );
+    assert.deepEqual(checkNetpolConfig({ nodeName: 'n1', families: ['IPv4', 'IPv6'], nodePortRange: '30000:32767', serviceCIDRs: ['fd00::/112'] }), []);
+  });
+  it('node-port ranges: a-b or a:b with a < b', () => {
+    assert.deepEqual(parseNodePortRange('30000-32767'), { from: 30000, to: 32767 });
+    assert.deepEqual(parseNodePortRange('30000:32767'), { from: 30000, to: 32767 });
+    for (const bad of ['30000', '5-5', '0-10', '1-70000', 'a-b']) assert.equal(parseNodePortRange(bad), undefined, bad);
   });
 });

@@ -14,7 +14,7 @@ import {
   tailChain,
 } from './chains.ts';
 import { type ResolvedConfig, resolveConfig } from './config.ts';
-import { formatCIDR, hostCIDR, parseIP } from './ip.ts';
+import { formatCIDR } from './ip.ts';
 import { buildModel, type ModelCache, newModelCache, type PeerModel, type PodModel, type PolicyModel, type RuleModel, sortProblems } from './model.ts';
 import {
   type Direction,
@@ -27,7 +27,7 @@ import {
   stablePolicyVersion,
   targetSetName,
 } from './names.ts';
-import { SelectionCache, type SelectorPeer } from './selection.ts';
+import { SelectionCache } from './selection.ts';
 import type {
   BuiltinRule,
   Chain,
@@ -138,10 +138,6 @@ function setFamily(f: Family): 'inet' | 'inet6' {
   return f === 'IPv6' ? 'inet6' : 'inet';
 }
 
-function isSelectorPeer(p: PeerModel): p is SelectorPeer {
-  return p.kind === 'selector';
-}
-
 function isBlock(p: PeerModel): p is Extract<PeerModel, { kind: 'ipBlock' }> {
   return p.kind === 'ipBlock';
 }
@@ -151,25 +147,13 @@ function rulesOf(pol: PolicyModel, dir: Direction): readonly RuleModel[] {
   return pol.egress ? pol.egressRules : [];
 }
 
-/** Distinct named-port entries of a rule (`name/PROTO`), in spec order. */
-function namedEntries(rule: RuleModel): string[] {
-  const out: string[] = [];
-  for (const p of rule.ports ?? []) {
-    if (p.named === undefined) continue;
-    const k = `${p.named}/${p.protocol}`;
-    if (!out.includes(k)) out.push(k);
-  }
-  return out;
-}
-
 /** Everything a policy's output depends on besides the policy itself, in a fixed order. */
 function gatherDeps(sel: SelectionCache, pol: PolicyModel): unknown[] {
   const deps: unknown[] = [sel.podsIn(pol.namespace, pol.podSelector)];
   for (const dir of ['ingress', 'egress'] as const) {
     for (const r of rulesOf(pol, dir)) {
-      const selectors = (r.peers ?? []).filter(isSelectorPeer);
-      deps.push(selectors.length > 0 ? sel.peerPods(selectors, pol.namespace) : null);
-      for (const np of namedEntries(r)) deps.push(sel.namedPorts(np));
+      deps.push(r.selectorPeers.length > 0 ? sel.peerPods(r.selectorPeers, pol.namespace, r.selectorPeersKey) : null);
+      for (const np of r.namedPorts) deps.push(sel.namedPorts(np));
     }
   }
   return deps;
@@ -221,7 +205,7 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
 
     for (const r of rulesOf(pol, dir)) {
       const peerPods = deps[d++] as PodModel[] | null;
-      const named = namedEntries(r).map((np) => ({ np, ports: deps[d++] as number[] }));
+      const named = r.namedPorts.map((np) => ({ np, ports: deps[d++] as number[] }));
 
       // The rule's peers in this family: any, selected pods, ipBlocks.
       type Peer = { kind: 'any' } | { kind: 'pods' | 'cidr'; set: string };
@@ -449,6 +433,7 @@ function fixedParts(cache: RenderCache, cfg: ResolvedConfig, family: Family): Fi
 function renderFamily(
   cache: RenderCache,
   policies: readonly PolicyModel[],
+  local: readonly PodModel[],
   cfg: ResolvedConfig,
   cfgKey: string,
   family: Family,
@@ -501,7 +486,7 @@ function renderFamily(
     });
   }
 
-  const localPods = cache.sel.actionable.filter((p) => p.nodeName === cfg.nodeName && p.ips[family] !== undefined);
+  const localPods = local.filter((p) => p.ips[family] !== undefined);
   const podChains: Chain[] = [];
   const input: Rule[] = [];
   const forward: Rule[] = [];
@@ -520,7 +505,7 @@ function renderFamily(
       () => hashedName(Netpol.podChainPrefix, [pod.namespace, pod.name, STABLE_POD_VERSION].join('/')),
       { kind: 'Pod', namespace: pod.namespace, name: pod.name },
     );
-    const host = hostCIDR(parseIP(pod.ips[family]!)!);
+    const host = family === 'IPv4' ? `${pod.ips[family]}/32` : `${pod.ips[family]}/128`;
     podChains.push(podChain(cfg, pod, chain, host, jumpsByPod.get(pod)));
     const jump = { kind: 'jump', chain } as const;
     const inC = clampComment(`${pod.key} in`);
@@ -581,7 +566,8 @@ function render(cache: RenderCache, snapshot: NetpolSnapshot, config: NetpolConf
   problems.push(...model.problems);
   cache.sel.begin(model);
   const cfgKey = JSON.stringify([cfg.nodeName, cfg.families, cfg.nflog]);
-  const families = cfg.families.map((family) => renderFamily(cache, model.policies, cfg, cfgKey, family, problems));
+  const local = cache.sel.actionable.filter((p) => p.nodeName === cfg.nodeName);
+  const families = cfg.families.map((family) => renderFamily(cache, model.policies, local, cfg, cfgKey, family, problems));
   cache.sel.end();
   return { families, problems: sortProblems(problems) };
 }
@@ -608,7 +594,8 @@ export function renderNetpol(snapshot: NetpolSnapshot, config: NetpolConfig): De
  * - a policy whose own object and selection results are unchanged reuses its rendered chains and
  *   sets, *as the same objects*. The apply engine can therefore skip unchanged sets and chains by
  *   identity (`prev === next`) before comparing content.
- * Not safe for concurrent use; one instance per node agent.
+ * Snapshot objects must be treated as immutable (as informer caches treat them): an object changed
+ * in place, rather than replaced, is not noticed. Not safe for concurrent use; one per agent.
  */
 export class NetpolRenderer {
   private cache = new RenderCache();

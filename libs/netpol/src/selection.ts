@@ -43,6 +43,7 @@ export class SelectionCache {
   /** ns -> actionable pods (sorted by key) of the previous render. */
   private prevByNs = new Map<string, PodModel[]>();
   private prevNsKey = '';
+  private prevNsLabels: Map<string, Labels> | undefined;
   /** ns -> selector key -> pods (valid while the namespace is unchanged). */
   private podsInMemo = new Map<string, Map<string, PodModel[]>>();
   /** ns -> selector key -> last result, kept across invalidation to preserve identity. */
@@ -51,7 +52,7 @@ export class SelectionCache {
   private nsPrev = new Map<string, string[]>();
   private composites = new Map<string, Composite<unknown>>();
   private namedByNs = new Map<string, NamedIndex>();
-  private readonly entryByKey = new Map<string, { addrs: string[]; entries: IpSetEntry[]; used: boolean }>();
+  private readonly entryByKey = new Map<string, { pods: readonly PodModel[]; addrs: string[]; entries: IpSetEntry[]; used: boolean }>();
   private readonly entryMemo = new WeakMap<readonly PodModel[], Partial<Record<Family, IpSetEntry[]>>>();
 
   // Per render:
@@ -62,6 +63,7 @@ export class SelectionCache {
   private nsOrder: string[] = [];
   /** All actionable pods, sorted by key. */
   actionable: PodModel[] = [];
+  private prevActionable: PodModel[] | undefined;
 
   /** Starts a render: finds the namespaces whose pods changed and drops their memos. */
   begin(model: ClusterModel): void {
@@ -87,21 +89,24 @@ export class SelectionCache {
       this.namedByNs.delete(ns);
       if (!now) this.podsInPrev.delete(ns);
     }
-    const nsKey = [...model.namespaces.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([n, l]) => `${n}=${labelsKey(l)}`)
-      .join('\n');
-    if (nsKey !== this.prevNsKey) this.nsMemo.clear();
-    this.prevNsKey = nsKey;
+    // Namespace labels: the label objects keep their identity while a Namespace is unchanged.
+    let sameNs = this.prevNsLabels !== undefined && this.prevNsLabels.size === model.namespaces.size;
+    if (sameNs) for (const [n, l] of model.namespaces) if (this.prevNsLabels!.get(n) !== l) sameNs = false;
+    if (!sameNs) {
+      const nsKey = [...model.namespaces.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([n, l]) => `${n}=${labelsKey(l)}`)
+        .join('\n');
+      if (nsKey !== this.prevNsKey) this.nsMemo.clear();
+      this.prevNsKey = nsKey;
+      this.prevNsLabels = new Map(model.namespaces);
+    }
     this.prevByNs = byNs;
     this.byNs = byNs;
     this.nsOrder = [...byNs.keys()].sort();
-    this.actionable = this.composite('actionable', this.nsOrder.map((ns) => byNs.get(ns)!), (parts) => {
-      const out = parts.flat() as PodModel[];
-      return out.sort(byKey);
-    });
     for (const c of this.composites.values()) c.used = false;
-    this.composites.get('actionable')!.used = true;
+    this.actionable = this.prevActionable && sameItems(this.prevActionable, actionable) ? this.prevActionable : actionable;
+    this.prevActionable = this.actionable;
   }
 
   /** Forgets composite results this render did not use (bounded memory). */
@@ -165,9 +170,10 @@ export class SelectionCache {
   /**
    * The pods a rule's selector peers select, for a policy in `policyNs` (union, sorted by key): a peer
    * without namespaceSelector means the policy's namespace; with one, the matching namespaces.
+   * `peersKey` identifies the peer list as evaluated from `policyNs` (RuleModel.selectorPeersKey).
    */
-  peerPods(peers: readonly SelectorPeer[], policyNs: string): PodModel[] {
-    const key = `peers|${peers.map((p) => `${p.namespaceSelector === null ? policyNs : p.namespaceSelector.key}|${p.podSelector?.key ?? '*'}`).join('||')}`;
+  peerPods(peers: readonly SelectorPeer[], policyNs: string, peersKey: string): PodModel[] {
+    const key = `peers|${peersKey}`;
     const memo = this.renderMemo.get(key) as PodModel[] | undefined;
     if (memo) return memo;
     const parts: PodModel[][] = [];
@@ -252,18 +258,22 @@ export class SelectionCache {
    * not their addresses (a relabelled pod that stays selected), the previous entries are returned.
    */
   entriesFor(key: string, pods: readonly PodModel[], family: Family): IpSetEntry[] {
+    const prev = this.entryByKey.get(key);
+    if (prev && prev.pods === pods) {
+      prev.used = true;
+      return prev.entries;
+    }
     const addrs: string[] = [];
     for (const p of pods) {
       const a = p.ips[family];
       if (a !== undefined) addrs.push(a);
     }
-    const prev = this.entryByKey.get(key);
     if (prev && sameItems(prev.addrs, addrs)) {
-      prev.used = true;
+      this.entryByKey.set(key, { pods, addrs, entries: prev.entries, used: true });
       return prev.entries;
     }
     const entries = this.entries(pods, family);
-    this.entryByKey.set(key, { addrs, entries, used: true });
+    this.entryByKey.set(key, { pods, addrs, entries, used: true });
     return entries;
   }
 

@@ -366,8 +366,10 @@ export type ProblemReason =
   | 'MissingPodCIDR'
   /** The Node named in the config is not in the snapshot (only matters for pod CIDRs). */
   | 'NodeNotFound'
-  /** A pod IP, node address or config value that does not parse. */
-  | 'InvalidAddress';
+  /** A pod IP or node pod CIDR that does not parse: it is ignored. */
+  | 'InvalidAddress'
+  /** A config value that is out of range or does not parse (see `checkNetpolConfig`). */
+  | 'InvalidConfig';
 
 /** One problem, with enough context for a log line or a Kubernetes Event on the object. */
 export interface Problem {

@@ -6,62 +6,51 @@
  */
 export class EntryMap implements ReadonlyMap<string, boolean> {
   readonly #base: ReadonlyMap<string, boolean>;
-  /** Entries set on top of the base (new ones and changed nomatch flags). */
-  readonly #set: ReadonlyMap<string, boolean>;
-  /** Base entries removed. */
-  readonly #del: ReadonlySet<string>;
+  /** Overrides of the base: a flag, or null for a removed entry. */
+  readonly #changes: ReadonlyMap<string, boolean | null>;
   readonly size: number;
 
-  private constructor(base: ReadonlyMap<string, boolean>, set: ReadonlyMap<string, boolean>, del: ReadonlySet<string>, size: number) {
+  private constructor(base: ReadonlyMap<string, boolean>, changes: ReadonlyMap<string, boolean | null>, size: number) {
     this.#base = base;
-    this.#set = set;
-    this.#del = del;
+    this.#changes = changes;
     this.size = size;
   }
 
   /** Wraps a map the caller will not modify afterwards. */
   static of(map: ReadonlyMap<string, boolean>): EntryMap {
-    return map instanceof EntryMap ? map : new EntryMap(map, new Map(), new Set(), map.size);
+    return map instanceof EntryMap ? map : new EntryMap(map, new Map(), map.size);
   }
 
   get(key: string): boolean | undefined {
-    const v = this.#set.get(key);
-    if (v !== undefined) return v;
-    return this.#del.has(key) ? undefined : this.#base.get(key);
+    if (this.#changes.has(key)) return this.#changes.get(key) ?? undefined;
+    return this.#base.get(key);
   }
 
   has(key: string): boolean {
     return this.get(key) !== undefined;
   }
 
-  /** A new map with `set` entries added or changed and `del` entries removed (del applies first). */
+  /** A new map with `del` entries removed, then `set` entries added or changed. */
   with(set: Iterable<readonly [string, boolean]>, del: Iterable<string>): EntryMap {
-    const nextSet = new Map(this.#set);
-    const nextDel = new Set(this.#del);
+    const next = new Map(this.#changes);
     let size = this.size;
-    for (const k of del) {
-      if (!this.has(k)) continue;
-      size--;
-      nextSet.delete(k);
-      if (this.#base.has(k)) nextDel.add(k);
-    }
-    for (const [k, v] of set) {
-      const had = nextSet.has(k) || (!nextDel.has(k) && this.#base.has(k));
-      if (!had) size++;
-      if (this.#base.get(k) === v && !nextDel.has(k)) nextSet.delete(k);
-      else {
-        nextSet.set(k, v);
-        nextDel.delete(k);
-        if (this.#base.has(k)) nextDel.add(k); // shadowed base entry: counted once through #set
-      }
-    }
-    const layered = new EntryMap(this.#base, nextSet, nextDel, size);
-    return nextSet.size + nextDel.size > Math.max(64, this.#base.size / 4) ? new EntryMap(new Map(layered), new Map(), new Set(), size) : layered;
+    const change = (k: string, v: boolean | null): void => {
+      const had = next.has(k) ? next.get(k) !== null : this.#base.has(k);
+      size += (v !== null ? 1 : 0) - (had ? 1 : 0);
+      const sameAsBase = v === null ? !this.#base.has(k) : this.#base.get(k) === v;
+      if (sameAsBase) next.delete(k);
+      else next.set(k, v);
+    };
+    for (const k of del) change(k, null);
+    for (const [k, v] of set) change(k, v);
+    const layered = new EntryMap(this.#base, next, size);
+    // Flatten when the layer is no longer small next to its base.
+    return next.size > Math.max(64, this.#base.size / 4) ? new EntryMap(new Map(layered), new Map(), size) : layered;
   }
 
   *entries(): MapIterator<[string, boolean]> {
-    for (const [k, v] of this.#base) if (!this.#del.has(k)) yield [k, v];
-    for (const [k, v] of this.#set) yield [k, v];
+    for (const [k, v] of this.#base) if (!this.#changes.has(k)) yield [k, v];
+    for (const [k, v] of this.#changes) if (v !== null) yield [k, v];
   }
 
   *keys(): MapIterator<string> {

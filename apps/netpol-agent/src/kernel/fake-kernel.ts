@@ -11,7 +11,7 @@ import { formatFilterTable, formatIpsetSave, parseIpsetSave, type ObservedChain,
  */
 export class FakeKernelRunner implements Runner {
   readonly tables: Record<Family, Map<string, ObservedChain>> = { IPv4: new Map(), IPv6: new Map() };
-  sets = new Map<string, ObservedSet>();
+  sets = new Map<string, ObservedSet & { entries: Map<string, boolean> }>();
   /** Every command run, as `cmd args` (restores only), for assertions. */
   readonly log: string[] = [];
   /** Makes the next restore of this tool fail (consumed once). */
@@ -106,7 +106,7 @@ export class FakeKernelRunner implements Runner {
             break;
           }
           const parsed = parseIpsetSave(line).get(w[1]!)!;
-          this.sets.set(w[1]!, parsed);
+          this.sets.set(w[1]!, { ...parsed, entries: new Map(parsed.entries) });
           break;
         }
         case 'add':
@@ -122,8 +122,8 @@ export class FakeKernelRunner implements Runner {
           const to = this.sets.get(w[2]!);
           if (!set || !to) return err('The set with the given name does not exist');
           if (set.family !== to.family) return err('The sets cannot be swapped: their type does not match');
-          this.sets.set(w[1]!, { ...to, name: w[1]! });
-          this.sets.set(w[2]!, { ...set, name: w[2]! });
+          this.sets.set(w[1]!, { ...to, name: w[1]!, entries: to.entries });
+          this.sets.set(w[2]!, { ...set, name: w[2]!, entries: set.entries });
           break;
         }
         case 'destroy':

@@ -31,7 +31,7 @@ export interface ObservedSet {
   /** Create options after the type, e.g. `{ hashsize: '1024', maxelem: '65536', timeout: '0' }`. */
   readonly options: ReadonlyMap<string, string>;
   /** entry -> nomatch flag. Entries as ipset prints them (hosts without `/32`, `/128`). */
-  readonly entries: Map<string, boolean>;
+  readonly entries: ReadonlyMap<string, boolean>;
 }
 
 /** Parse problems are programming or version errors; they abort the sync with the offending line. */
@@ -95,7 +95,7 @@ export function parseFilterTable(text: string, source = 'iptables-save'): Observ
 
 /** Parses `ipset save` output (all families). */
 export function parseIpsetSave(text: string, source = 'ipset save'): Map<string, ObservedSet> {
-  const sets = new Map<string, ObservedSet>();
+  const sets = new Map<string, ObservedSet & { entries: Map<string, boolean> }>();
   let lineNo = 0;
   for (const raw of text.split('\n')) {
     lineNo++;

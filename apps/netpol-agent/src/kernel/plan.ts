@@ -3,6 +3,7 @@ import { base32 } from '@portico/labels';
 import { isOwnedChain, isOwnedSet, quoteArg, ruleArgs, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
 import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
 import { ruleKey } from './normalize.ts';
+import { EntryMap } from './entry-map.ts';
 import { splitArgs } from './observed.ts';
 
 /**
@@ -284,6 +285,42 @@ function desiredEntries(s: IpSet): Map<string, boolean> {
  */
 const verifiedSets = new WeakMap<IpSet, ReadonlyMap<string, boolean>>();
 
+/**
+ * Model entries -> the desired set they equal. When the kernel model of a set came from an earlier
+ * desired set, the new content is diffed against that one's sorted entry list ({@link windowDiff}),
+ * which for a pod joining or leaving costs a linear scan without hashing.
+ */
+const fromDesired = new WeakMap<ReadonlyMap<string, boolean>, IpSet>();
+
+/** Two desired versions of a set hold the same entries (both lists sorted and unique). */
+function sameList(a: IpSet, b: IpSet): boolean {
+  if (a.entries.length !== b.entries.length) return false;
+  for (let i = 0; i < a.entries.length; i++) {
+    const x = a.entries[i]!;
+    const y = b.entries[i]!;
+    if (x.addr !== y.addr || (x.nomatch === true) !== (y.nomatch === true)) return false;
+  }
+  return true;
+}
+
+type EntryDiff = { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomatch: string[]; growAdd: string[] };
+
+/**
+ * The diff of two desired versions of one set: both entry lists are sorted and unique, so
+ * everything outside the window between the first and the last difference is unchanged.
+ */
+export function windowDiff(prev: IpSet, next: IpSet): EntryDiff {
+  const a = prev.entries;
+  const b = next.entries;
+  const same = (x: IpSet['entries'][number], y: IpSet['entries'][number]): boolean => x.addr === y.addr && (x.nomatch === true) === (y.nomatch === true);
+  let i = 0;
+  while (i < a.length && i < b.length && same(a[i]!, b[i]!)) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && same(a[a.length - 1 - j]!, b[b.length - 1 - j]!)) j++;
+  const old = new Map(a.slice(i, a.length - j).map((e) => [e.addr, e.nomatch === true]));
+  return diffEntries(old, { ...next, entries: b.slice(i, b.length - j) });
+}
+
 /** True when the kernel set holds exactly the desired entries (no allocation). */
 function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean {
   if (verifiedSets.get(s) === observed || entriesCache.get(s) === observed) return true;
@@ -297,10 +334,7 @@ function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean 
  * the common case (entries only added): the desired side is only turned into a set when something
  * must be removed.
  */
-export function diffEntries(
-  observed: ReadonlyMap<string, boolean>,
-  s: IpSet,
-): { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomatch: string[]; growAdd: string[] } {
+export function diffEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): EntryDiff {
   const shrinkDel: string[] = []; // normal entries that go (or become nomatch)
   const shrinkAddNomatch: string[] = []; // nomatch entries that come
   const growDelNomatch: string[] = []; // nomatch entries that go (or become normal)
@@ -324,7 +358,7 @@ export function diffEntries(
     }
   }
   if (found < observed.size) {
-    const want = desiredEntries(s);
+    const want = new Set(s.entries.map((e) => e.addr));
     for (const [e, nm] of observed) if (!want.has(e)) (nm ? growDelNomatch : shrinkDel).push(e);
   }
   return { shrinkDel, shrinkAddNomatch, growDelNomatch, growAdd };
@@ -416,8 +450,10 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     const maxelem = neededMaxelem(s.entries.length);
     const capacityOk = o !== undefined && Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= s.entries.length;
     const typeOk = o !== undefined && o.type === s.type;
-    if (o && typeOk && capacityOk && sameEntries(o.entries, s)) {
+    const prev = o ? fromDesired.get(o.entries) : undefined;
+    if (o && typeOk && capacityOk && (prev ? prev === s || sameList(prev, s) : sameEntries(o.entries, s))) {
       verifiedSets.set(s, o.entries);
+      fromDesired.set(o.entries, s);
       afterSets.set(s.name, o);
       continue;
     }
@@ -429,11 +465,12 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       summary.setsCreated++;
       const entries = desiredEntries(s);
       verifiedSets.set(s, entries);
+      fromDesired.set(entries, s);
       afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
       continue;
     }
     summary.setsUpdated++;
-    const d = diffEntries(o.entries, s);
+    const d = prev ? windowDiff(prev, s) : diffEntries(o.entries, s);
     // The entries the set holds after the shrink: everything but the normal entries that go, plus the
     // nomatch entries that come.
     const midSize = o.entries.size - d.shrinkDel.length + d.shrinkAddNomatch.length;
@@ -461,12 +498,12 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     // After a swap the live set holds exactly the intermediate content, as after the lines.
     for (const e of d.growDelNomatch) grow.push(delLine(s.name, e));
     for (const e of d.growAdd) grow.push(addLine(s.name, e, false));
-    const entries = new Map(o.entries);
-    for (const e of d.shrinkDel) entries.delete(e);
-    for (const e of d.growDelNomatch) entries.delete(e);
-    for (const e of d.shrinkAddNomatch) entries.set(e, true);
-    for (const e of d.growAdd) entries.set(e, false);
+    const entries = EntryMap.of(o.entries).with(
+      [...d.shrinkAddNomatch.map((e) => [e, true] as const), ...d.growAdd.map((e) => [e, false] as const)],
+      [...d.shrinkDel, ...d.growDelNomatch],
+    );
     verifiedSets.set(s, entries);
+    fromDesired.set(entries, s);
     afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
   }
 
