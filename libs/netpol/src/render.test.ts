@@ -147,6 +147,12 @@ describe('determinism and stable names', () => {
         snap = { ...snap, pods };
       } else if (k === 3) {
         snap = { ...snap, namespaces: snap.namespaces.map((n) => (n.metadata.name === 'y' ? { metadata: { ...n.metadata, labels: { ns: rng.pick(['y', 'x']) } } } : n)) };
+      } else if (rng.chance(0.5)) {
+        // A pod goes away, or a new one (possibly a duplicate name) arrives.
+        const pods = snap.pods.slice();
+        if (rng.chance(0.5) && pods.length > 3) pods.splice(rng.int(pods.length), 1);
+        else pods.splice(rng.int(pods.length + 1), 0, pod(rng.pick(['x', 'y', 'z']), rng.pick(['a', 'new', 'extra']), { node: rng.pick(['n1', 'n2']), ips: [`10.42.${1 + rng.int(2)}.${100 + step}`], labels: { pod: rng.pick(['a', 'b']) } }));
+        snap = { ...snap, pods };
       }
       for (const nodeName of ['n1', 'n2']) {
         const cfg = { nodeName, families: ['IPv4', 'IPv6'] as const, defaultDeny: step % 2 === 0 };
