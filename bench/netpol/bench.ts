@@ -37,6 +37,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const kib = (b: number): string => (b >= 10240 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`);
 
+/** Restore times of the sync in progress, by tool (ms), reported by the kernel observer. */
+let restoreMs = { ipset: 0, iptables: 0 };
+const restoresOf = new WeakMap<SyncResult, { ipset: number; iptables: number }>();
+
 interface Row {
   pods: number;
   policies: number;
@@ -59,12 +63,15 @@ async function cleanup(kernel: Kernel): Promise<void> {
 
 async function point(kernel: Kernel, pods: number, policies: number): Promise<Row> {
   await cleanup(kernel);
+  restoreMs = { ipset: 0, iptables: 0 };
   const local = Math.min(LOCAL, pods);
   const snap = cluster(pods, policies, local);
   const config: NetpolConfig = { nodeName: 'n1', families: FAMILIES, defaultDeny: true };
   const log = createLogger({ app: 'bench', level: 'silent' });
   const syncer = new Syncer({ kernel, log });
   const check = (r: SyncResult, what: string): SyncResult => {
+    restoresOf.set(r, restoreMs);
+    restoreMs = { ipset: 0, iptables: 0 };
     if (r.outcome === 'failed') throw new Error(`${what}: ${r.error?.message ?? r.families.map((f) => `${f.family} ${f.phase}: ${f.error?.message}`).join('; ')}`);
     return r;
   };
@@ -106,13 +113,21 @@ function change(rs: SyncResult[]): string {
   const render = median(rs.map((r) => r.durationMs.render));
   const plan = median(rs.map((r) => r.durationMs.plan));
   const apply = median(rs.map((r) => r.durationMs.apply));
-  return `${ms(t)} | ${ms(render)} | ${ms(plan)} + ${ms(apply)} | ${median(rs.map((r) => r.writes))} / ${kib(median(rs.map((r) => r.bytes)))}`;
+  const ipset = median(rs.map((r) => restoresOf.get(r)?.ipset ?? 0));
+  const iptables = median(rs.map((r) => restoresOf.get(r)?.iptables ?? 0));
+  return `${ms(t)} | ${ms(render)} | ${ms(plan)} + ${ms(apply)} (${ms(iptables)}, ${ms(ipset)}) | ${median(rs.map((r) => r.writes))} / ${kib(median(rs.map((r) => r.bytes)))}`;
 }
 
 const runner = nodeRunner();
 const tools = await resolveTools(runner, 'auto');
 const backend = tools.backend;
-const kernel = new Kernel(runner, tools);
+const kernel = new Kernel(runner, tools, {
+  observer: {
+    onRestore(what, _family, seconds) {
+      restoreMs[what] += seconds * 1000;
+    },
+  },
+});
 const rows: Row[] = [];
 for (const pods of POD_COUNTS) {
   for (const policies of POLICY_COUNTS) {
@@ -120,13 +135,21 @@ for (const pods of POD_COUNTS) {
     rows.push(await point(kernel, pods, policies));
   }
 }
+// What one process start costs from this process (its heap is as large as an agent's at this size).
+const spawnMs: number[] = [];
+for (let i = 0; i < 9; i++) {
+  const t0 = performance.now();
+  await runner.run('true', []);
+  spawnMs.push(performance.now() - t0);
+}
 await cleanup(kernel);
 
 const lines = [
   `netpol-agent benchmark: families ${FAMILIES.join('+')}, iptables backend ${backend}, at most ${LOCAL} pods on this node, median of ${REPEAT} runs for the changes; times in ms.`,
-  '"render" = the core (libs/netpol); "plan + apply" = the agent: diff against its kernel model, then the restore commands (the kernel work).',
+  '"render" = the core (libs/netpol); "plan + apply" = the agent: diff against its kernel model, then the restore commands (the kernel work); in parentheses the time inside iptables-restore and ipset restore (process start, the tool, the kernel commit).',
+  `One process start (\`true\` through the same runner, after the last point): ${ms(median(spawnMs))} ms median of 9.`,
   '',
-  '| pods | policies | chains / rules | sets / entries | full sync total (render, read, plan+apply) | full sync writes / bytes | unchanged resync total, writes | pod change total | render | plan + apply | writes / bytes | policy change total | render | plan + apply | writes / bytes |',
+  '| pods | policies | chains / rules | sets / entries | full sync total (render, read, plan+apply) | full sync writes / bytes | unchanged resync total, writes | pod change total | render | plan + apply (iptables, ipset) | writes / bytes | policy change total | render | plan + apply (iptables, ipset) | writes / bytes |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) =>
     [

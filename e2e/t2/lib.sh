@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2054
 # Shared helpers for the T2 scripts (up, down, add-nodes, restart-apiserver, compact-etcd).
 # Sourced, not executed. Everything lives under <repo>/.cache/t2 (git-ignored).
 

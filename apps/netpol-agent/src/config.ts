@@ -1,6 +1,6 @@
 import { commonRunFlags, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
 import { Env } from '@portico/labels';
-import { parseCIDR, type AcceptPlacement, type Family, type NetpolConfig } from '@portico/netpol';
+import { checkNetpolConfig, parseCIDR, type AcceptPlacement, type Family, type NetpolConfig, type NflogConfig } from '@portico/netpol';
 import { IPTABLES_BACKENDS, type IptablesBackend } from './kernel/kernel.ts';
 
 /**
@@ -65,12 +65,12 @@ function validNodePortRange(v: string): string | undefined {
   return undefined;
 }
 
-/** iptables' limit match takes at most 10000 events per second (`Rate too fast` beyond that). */
-function validLimit(v: string): string | undefined {
-  const m = /^([1-9]\d*)\/(second|minute|hour|day)$/.exec(v);
-  if (!m) return 'must be <n>/<second|minute|hour|day> with n >= 1';
-  const perSecondUnits = { second: 1, minute: 60, hour: 3600, day: 86400 }[m[2] as 'second'];
-  return Number(m[1]) > 10000 * perSecondUnits ? 'iptables accepts at most 10000/second' : undefined;
+/**
+ * The core's check of one NFLOG value (checkNetpolConfig is the single source of what iptables
+ * accepts: rate at most 10000/second, burst 1-10000, group 0-65535), as a flag validator.
+ */
+function coreNflogProblem(field: 'group' | 'limit' | 'burst', nflog: NflogConfig): string | undefined {
+  return checkNetpolConfig({ nodeName: 'check', nflog }).find((p) => p.field === `nflog.${field}`)?.message;
 }
 
 function parseFamilies(v: readonly string[]): readonly Family[] | 'auto' | undefined {
@@ -134,16 +134,16 @@ export function policyFlags(): FlagSpec[] {
       default: true,
       description: 'Reject traffic of local pods whose rules are not programmed yet (kube-router --netpol-default-deny, on in newest K3s)',
     },
-    { name: 'nflog-group', type: 'int', env: 'PORTICO_NFLOG_GROUP', default: 100, description: 'NFLOG group of denied-packet logs', validate: (v: number) => (v >= 0 && v <= 65535 ? undefined : 'must be 0-65535') },
+    { name: 'nflog-group', type: 'int', env: 'PORTICO_NFLOG_GROUP', default: 100, description: 'NFLOG group of denied-packet logs', validate: (v: number) => coreNflogProblem('group', { group: v }) },
     {
       name: 'nflog-limit',
       type: 'string',
       env: 'PORTICO_NFLOG_LIMIT',
       default: '10/minute',
       description: 'Rate limit of denied-packet logs, <n>/<second|minute|hour|day>',
-      validate: (v: string) => validLimit(v),
+      validate: (v: string) => coreNflogProblem('limit', { limit: v }),
     },
-    { name: 'nflog-limit-burst', type: 'int', env: 'PORTICO_NFLOG_LIMIT_BURST', default: 10, description: 'Burst of denied-packet logs', validate: (v: number) => (v >= 1 && v <= 10000 ? undefined : 'must be 1-10000') },
+    { name: 'nflog-limit-burst', type: 'int', env: 'PORTICO_NFLOG_LIMIT_BURST', default: 10, description: 'Burst of denied-packet logs', validate: (v: number) => coreNflogProblem('burst', { burst: v }) },
     {
       name: 'nflog-per-policy',
       type: 'bool',

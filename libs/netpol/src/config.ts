@@ -27,6 +27,31 @@ export function parseNodePortRange(s: string): { from: number; to: number } | un
   return { from, to };
 }
 
+/** Seconds per unit of an iptables `limit` rate. */
+export const LIMIT_UNIT_SECONDS = { second: 1, minute: 60, hour: 3600, day: 86400 } as const;
+export type LimitUnit = keyof typeof LIMIT_UNIT_SECONDS;
+
+/** The largest `--limit-burst` iptables accepts (libxt_limit: "out of range (0-10000)"). */
+export const NFLOG_MAX_BURST = 10000;
+
+/**
+ * Why iptables' `limit` match would refuse the rate `<n>/<unit>`, or undefined when it takes it.
+ * libxt_limit stores a rate as the integer 10000 * seconds-per-unit / n and refuses 0 with "Rate too
+ * fast", so n may be at most 10000 per second: 10000/second, 600000/minute, 36000000/hour,
+ * 864000000/day (checked against iptables 1.8.9, nf_tables and legacy share the parser).
+ */
+export function limitRateProblem(n: number, unit: LimitUnit): string | undefined {
+  if (!Number.isSafeInteger(n) || n < 1) return 'the rate must be a positive integer';
+  const max = 10000 * LIMIT_UNIT_SECONDS[unit];
+  return n > max ? `iptables rejects more than 10000/second ("Rate too fast"): at most ${max}/${unit}` : undefined;
+}
+
+/** Why iptables would refuse (or Portico does not take) a `--limit-burst`, or undefined. */
+export function limitBurstProblem(burst: number): string | undefined {
+  if (!Number.isSafeInteger(burst) || burst < 1) return 'must be a positive integer';
+  return burst > NFLOG_MAX_BURST ? `iptables accepts at most ${NFLOG_MAX_BURST}` : undefined;
+}
+
 /**
  * Checks a config the shell built from flags: one problem per bad value, naming the field. The shell
  * turns these into exit code 2 (STYLE rule 10); {@link renderNetpol} reports and skips them too.
@@ -50,8 +75,15 @@ export function checkNetpolConfig(config: NetpolConfig): Problem[] {
   }
   const n = config.nflog;
   if (n?.group !== undefined && (!Number.isInteger(n.group) || n.group < 0 || n.group > 65535)) bad('nflog.group', String(n.group), 'must be 0-65535');
-  if (n?.limit !== undefined && !/^\d+\/(second|minute|hour|day)$/.test(n.limit)) bad('nflog.limit', n.limit, 'must be <n>/<second|minute|hour|day>');
-  if (n?.burst !== undefined && (!Number.isInteger(n.burst) || n.burst < 1)) bad('nflog.burst', String(n.burst), 'must be a positive integer');
+  if (n?.limit !== undefined) {
+    const m = /^(\d+)\/(second|minute|hour|day)$/.exec(n.limit);
+    const why = m ? limitRateProblem(Number(m[1]), m[2] as LimitUnit) : 'must be <n>/<second|minute|hour|day>';
+    if (why) bad('nflog.limit', n.limit, why);
+  }
+  if (n?.burst !== undefined) {
+    const why = limitBurstProblem(n.burst);
+    if (why) bad('nflog.burst', String(n.burst), why);
+  }
   return out;
 }
 

@@ -20,7 +20,16 @@
 export * from './types.ts';
 export * from './names.ts';
 export * from './text.ts';
-export { renderNetpol, NetpolRenderer, checkNetpolConfig, parseNodePortRange } from './render.ts';
+export { renderNetpol, NetpolRenderer } from './render.ts';
+export {
+  checkNetpolConfig,
+  parseNodePortRange,
+  limitRateProblem,
+  limitBurstProblem,
+  LIMIT_UNIT_SECONDS,
+  NFLOG_MAX_BURST,
+  type LimitUnit,
+} from './config.ts';
 export { clampComment, safeJoin } from './chains.ts';
 export { validateNetworkPolicy, selectorMatches, effectivePolicyTypes } from './model.ts';
 export { evaluate, type Connection, type Verdict, type OracleOptions } from './oracle.ts';

@@ -1,4 +1,5 @@
 import { Netpol } from '@portico/labels';
+import { limitBurstProblem, type LimitUnit, limitRateProblem } from './config.ts';
 import { type CIDR, cidrWithin, formatIP, parseCIDR, parseIP } from './ip.ts';
 import type {
   Family,
@@ -409,25 +410,28 @@ function nflogAnnotations(policy: NetworkPolicy, problems: Problem[]): { limit?:
   const out: { limit?: string; burst?: number } = {};
   const object = { kind: 'NetworkPolicy', namespace: policy.metadata.namespace ?? 'default', name: policy.metadata.name };
   const rawLimit = ann[Netpol.nflogLimitAnnotation];
+  // Values iptables would refuse count as invalid too (spec 2.5: a warning and the default): one such
+  // rule would make every iptables-restore of the family fail, on every node.
   if (rawLimit !== undefined) {
     const m = /^(\d+)(?:\/(second|minute|hour|day|s|m|h|d))?$/.exec(rawLimit.trim());
-    if (m && Number(m[1]) > 0) {
-      const unit = ({ s: 'second', m: 'minute', h: 'hour', d: 'day' } as Record<string, string>)[m[2] ?? ''] ?? m[2] ?? 'second';
-      out.limit = `${Number(m[1])}/${unit}`;
-    } else {
+    const unit = m ? (({ s: 'second', m: 'minute', h: 'hour', d: 'day' } as Record<string, LimitUnit>)[m[2] ?? ''] ?? (m[2] as LimitUnit | undefined) ?? 'second') : 'second';
+    const why = m ? limitRateProblem(Number(m[1]), unit) : 'want <n>[/second|minute|hour|day] (or /s|m|h|d)';
+    if (m && !why) out.limit = `${Number(m[1])}/${unit}`;
+    else {
       problems.push({
         reason: 'InvalidNflogAnnotation',
         severity: 'warning',
         object,
         field: `metadata.annotations.${Netpol.nflogLimitAnnotation}`,
         value: rawLimit,
-        message: 'want <n>[/second|minute|hour|day] (or /s|m|h|d); the default limit is used',
+        message: `${why}; the default limit is used`,
       });
     }
   }
   const rawBurst = ann[Netpol.nflogLimitBurstAnnotation];
   if (rawBurst !== undefined) {
-    if (/^\d+$/.test(rawBurst.trim()) && Number(rawBurst) > 0) out.burst = Number(rawBurst);
+    const why = /^\d+$/.test(rawBurst.trim()) ? limitBurstProblem(Number(rawBurst)) : 'want a positive integer';
+    if (!why) out.burst = Number(rawBurst);
     else {
       problems.push({
         reason: 'InvalidNflogAnnotation',
@@ -435,7 +439,7 @@ function nflogAnnotations(policy: NetworkPolicy, problems: Problem[]): { limit?:
         object,
         field: `metadata.annotations.${Netpol.nflogLimitBurstAnnotation}`,
         value: rawBurst,
-        message: 'want a positive integer; the default burst is used',
+        message: `${why}; the default burst is used`,
       });
     }
   }

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ipBlockEntries } from './cidrset.ts';
 import { clampComment, safeJoin } from './chains.ts';
-import { checkNetpolConfig, parseNodePortRange } from './config.ts';
+import { checkNetpolConfig, limitBurstProblem, limitRateProblem, parseNodePortRange } from './config.ts';
 import { canonicalIP, formatCIDR, parseCIDR, parseIP } from './ip.ts';
 import { compileSelector } from './model.ts';
 import { simulatePacket } from './simulate.ts';
-import { quoteArg, ruleArgs, ruleLine, toIpsetText } from './text.ts';
+import { limitRateText, quoteArg, ruleArgs, ruleLine, toIpsetText } from './text.ts';
 import type { FamilyState, IpSetEntry, Rule } from './types.ts';
 
 describe('ip', () => {
@@ -152,6 +152,55 @@ describe('config checks', () => {
       ],
     );
     assert.deepEqual(checkNetpolConfig({ nodeName: 'n1', families: ['IPv4', 'IPv6'], nodePortRange: '30000:32767', serviceCIDRs: ['fd00::/112'] }), []);
+  });
+  it('NFLOG rates and bursts iptables would refuse are problems (Rate too fast, burst above 10000)', () => {
+    const problems = checkNetpolConfig({ nodeName: 'n1', nflog: { limit: '50000/second', burst: 10001 } });
+    assert.deepEqual(
+      problems.map((p) => [p.field, p.value, p.message]),
+      [
+        ['nflog.limit', '50000/second', 'iptables rejects more than 10000/second ("Rate too fast"): at most 10000/second'],
+        ['nflog.burst', '10001', 'iptables accepts at most 10000'],
+      ],
+    );
+    assert.deepEqual(checkNetpolConfig({ nodeName: 'n1', nflog: { limit: '600000/minute', burst: 10000 } }), []);
+  });
+  it('limit rates: the boundary of each unit, as iptables 1.8.9 checks it', () => {
+    const table: [number, 'second' | 'minute' | 'hour' | 'day', boolean][] = [
+      [1, 'second', true],
+      [10000, 'second', true],
+      [10001, 'second', false],
+      [50000, 'second', false],
+      [600000, 'minute', true],
+      [600001, 'minute', false],
+      [36000000, 'hour', true],
+      [36000001, 'hour', false],
+      [864000000, 'day', true],
+      [864000001, 'day', false],
+      [0, 'second', false],
+    ];
+    for (const [n, unit, ok] of table) assert.equal(limitRateProblem(n, unit) === undefined, ok, `${n}/${unit}`);
+    for (const [b, ok] of [[1, true], [10000, true], [10001, false], [0, false], [1.5, false]] as const) assert.equal(limitBurstProblem(b) === undefined, ok, `burst ${b}`);
+  });
+  it('limit rates print as iptables-save prints them (checked against iptables 1.8.9 nf_tables)', () => {
+    const table: [string, string][] = [
+      ['10/minute', '10/min'],
+      ['60/minute', '1/sec'],
+      ['120/minute', '2/sec'],
+      ['600000/minute', '10000/sec'],
+      ['864000000/day', '10000/sec'],
+      ['10000/second', '10000/sec'],
+      ['25/second', '25/sec'],
+      ['5/s', '5/sec'],
+      ['60/m', '1/sec'],
+      ['7/hour', '7/hour'],
+      ['1/day', '1/day'],
+      ['3', '3/sec'],
+      ['50000/second', '50000/second'], // refused by iptables: left as it is
+    ];
+    for (const [rate, want] of table) assert.equal(limitRateText(rate), want, rate);
+    const rule = (burst: number): Rule => ({ limit: { rate: '60/minute', burst }, target: { kind: 'NFLOG', group: 100 } });
+    assert.equal(ruleArgs(rule(5)).join(' '), '-m limit --limit 1/sec -j NFLOG --nflog-group 100', 'burst 5 is the default and not printed');
+    assert.equal(ruleArgs(rule(6)).join(' '), '-m limit --limit 1/sec --limit-burst 6 -j NFLOG --nflog-group 100');
   });
   it('node-port ranges: a-b or a:b with a < b', () => {
     assert.deepEqual(parseNodePortRange('30000-32767'), { from: 30000, to: 32767 });

@@ -132,6 +132,8 @@ interface PolicyOutput {
   readonly problems: Problem[];
   /** The selection results this output was built from (identity-compared for reuse). */
   readonly deps: readonly unknown[];
+  /** The part of `deps` the chains' rules depend on (named-port resolutions). */
+  readonly ruleDeps: readonly unknown[];
 }
 
 function setFamily(f: Family): 'inet' | 'inet6' {
@@ -163,10 +165,20 @@ interface RenderCtx {
   readonly cfg: ResolvedConfig;
   readonly sel: SelectionCache;
   readonly family: Family;
+  /** Memo of pure name functions (hashing is a large part of rebuilding a policy). */
+  readonly memo: (key: string, compute: () => string) => string;
 }
 
-function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[], names: NameRegistry): PolicyOutput {
-  const { family, sel, cfg } = ctx;
+/**
+ * Builds a policy's chains and sets. With `prev` (this policy's previous output for the same family
+ * and config), parts whose inputs did not change are returned *as the previous objects*: the chains
+ * when the claimed names and named-port resolutions are the same (a policy's rules never depend on
+ * which pods its selectors match, only on set names), and each set whose entries array is the same.
+ * A pod joining a peer set then changes one set object and nothing else, so the apply engine can
+ * skip every other object by identity.
+ */
+function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[], names: NameRegistry, prev?: PolicyOutput): PolicyOutput {
+  const { family, sel, cfg, memo } = ctx;
   const sets: IpSet[] = [];
   const chains: Chain[] = [];
   const claims: Claim[] = [];
@@ -185,6 +197,8 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
   };
 
   let d = 0;
+  /** Indices in `deps` of the named-port resolutions (the only deps the rules depend on). */
+  const namedDepIndex = new Set<number>();
   const allTargets = deps[d++] as PodModel[];
   const localTargets = allTargets.filter((p) => p.nodeName === cfg.nodeName && p.ips[family] !== undefined);
   const out: { ingress?: DirectionOutput; egress?: DirectionOutput } = {};
@@ -192,12 +206,12 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
   for (const dir of ['ingress', 'egress'] as const) {
     if (dir === 'ingress' ? !pol.ingress : !pol.egress) continue;
     const version = stablePolicyVersion(dir);
-    const chainName = claim(`chain|${pol.key}|${dir}|${family}`, policyChainName(pol.namespace, pol.name, version, family), () =>
+    const chainName = claim(`chain|${pol.key}|${dir}|${family}`, memo(`chain|${pol.key}|${dir}|${family}`, () => policyChainName(pol.namespace, pol.name, version, family)), () =>
       hashedName(Netpol.policyChainPrefix, [pol.namespace, pol.name, version, family].join('/')),
     );
     const targetPrefix = dir === 'ingress' ? Netpol.dstSetPrefix : Netpol.srcSetPrefix;
     const peerPrefix = dir === 'ingress' ? Netpol.srcSetPrefix : Netpol.dstSetPrefix;
-    const targetSet = claim(`set|${pol.key}|${dir}-targets|${family}`, targetSetName(pol.namespace, pol.name, dir, family), altSet(targetPrefix));
+    const targetSet = claim(`set|${pol.key}|${dir}-targets|${family}`, memo(`tset|${pol.key}|${dir}|${family}`, () => targetSetName(pol.namespace, pol.name, dir, family)), altSet(targetPrefix));
     addSet(targetSet, 'hash:ip', sel.entriesFor(targetSet, localTargets, family));
     const peerDir = dir === 'ingress' ? 'src' : 'dst';
     const target: SetMatch = { set: targetSet, dir: dir === 'ingress' ? 'dst' : 'src' };
@@ -205,7 +219,10 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
 
     for (const r of rulesOf(pol, dir)) {
       const peerPods = deps[d++] as PodModel[] | null;
-      const named = r.namedPorts.map((np) => ({ np, ports: deps[d++] as number[] }));
+      const named = r.namedPorts.map((np) => {
+        namedDepIndex.add(d);
+        return { np, ports: deps[d++] as number[] };
+      });
 
       // The rule's peers in this family: any, selected pods, ipBlocks.
       type Peer = { kind: 'any' } | { kind: 'pods' | 'cidr'; set: string };
@@ -213,7 +230,11 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
       if (r.peers === null) peers.push({ kind: 'any' });
       else {
         if (peerPods !== null) {
-          const name = claim(`set|${pol.key}|${dir}${r.index}-pod|${family}`, peerSetName(pol.namespace, pol.name, dir, r.index, 'pod', family), altSet(peerPrefix, `${dir}rule`, r.index, 'pod'));
+          const name = claim(
+            `set|${pol.key}|${dir}${r.index}-pod|${family}`,
+            memo(`pset|${pol.key}|${dir}|${r.index}|pod|${family}`, () => peerSetName(pol.namespace, pol.name, dir, r.index, 'pod', family)),
+            altSet(peerPrefix, `${dir}rule`, r.index, 'pod'),
+          );
           addSet(name, 'hash:ip', sel.entriesFor(name, peerPods, family));
           peers.push({ kind: 'pods', set: name });
         }
@@ -234,7 +255,11 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
         if (mine.length > 0) {
           const entries = ipBlockEntries(mine);
           if (entries.some((e) => !e.nomatch)) {
-            const name = claim(`set|${pol.key}|${dir}${r.index}-ipblock|${family}`, peerSetName(pol.namespace, pol.name, dir, r.index, 'ipblock', family), altSet(peerPrefix, `${dir}rule`, r.index, 'ipblock'));
+            const name = claim(
+              `set|${pol.key}|${dir}${r.index}-ipblock|${family}`,
+              memo(`pset|${pol.key}|${dir}|${r.index}|ipblock|${family}`, () => peerSetName(pol.namespace, pol.name, dir, r.index, 'ipblock', family)),
+              altSet(peerPrefix, `${dir}rule`, r.index, 'ipblock'),
+            );
             addSet(name, 'hash:net', entries);
             peers.push({ kind: 'cidr', set: name });
           }
@@ -296,7 +321,21 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
     chains.push({ name: chainName, rules });
     out[dir] = { chain: chainName, targets: localTargets };
   }
-  return { chains, sets, ...out, namedRefs: [...namedRefs].sort(), claims, problems, deps };
+  const ruleDeps = deps.filter((_, i) => namedDepIndex.has(i));
+  let keptChains = chains;
+  if (prev && sameDeps(prev.ruleDeps, ruleDeps) && prev.chains.length === chains.length && sameClaims(prev.claims, claims)) keptChains = prev.chains;
+  const prevSets = new Map((prev?.sets ?? []).map((s) => [s.name, s]));
+  const keptSets = sets.map((s) => {
+    const p = prevSets.get(s.name);
+    return p && p.type === s.type && p.entries === s.entries ? p : s;
+  });
+  return { chains: keptChains, sets: keptSets, ...out, namedRefs: [...namedRefs].sort(), claims, problems, deps, ruleDeps };
+}
+
+function sameClaims(a: readonly Claim[], b: readonly Claim[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.logical !== b[i]!.logical || a[i]!.got !== b[i]!.got) return false;
+  return true;
 }
 
 function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -346,6 +385,17 @@ function podChain(cfg: ResolvedConfig, pod: PodModel, name: string, host: string
 
 const BUILTIN_ORDER = { INPUT: 0, FORWARD: 1, OUTPUT: 2 } as const;
 
+/** The last rules of the top-level chains (constants, so unchanged chains keep their identity). */
+const TAIL_JUMP: Rule = {
+  comment: 'rule to explicitly handle traffic for network policies ACCEPT/REJECT decision',
+  target: { kind: 'jump', chain: Netpol.tailChain },
+};
+const ACCEPT_OK: Rule = {
+  comment: 'rule to explicitly ACCEPT traffic that comply to network policies',
+  mark: { value: MARK_OK, mask: MARK_OK },
+  target: { kind: 'ACCEPT' },
+};
+
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Cross-render state of a renderer; a fresh one per {@link renderNetpol} call. */
@@ -354,6 +404,10 @@ class RenderCache {
   readonly sel = new SelectionCache();
   /** policy -> `family|config key` -> output. */
   readonly policies = new WeakMap<PolicyModel, Map<string, PolicyOutput>>();
+  /** pod -> `family|config key` -> its chain and jump rules. */
+  readonly pods = new WeakMap<PodModel, Map<string, PodMemo>>();
+  /** `family|config key|chain` -> the top-level chain of the previous render. */
+  readonly top = new Map<string, Chain>();
   /** pod key -> kube-router pod chain name (hashing is the costly part of pod chains). */
   podChainNames = new Map<string, string>();
   readonly fixed = new Map<string, FixedParts>();
@@ -367,6 +421,15 @@ class RenderCache {
     }
     return v;
   }
+}
+
+interface PodMemo {
+  /** Everything the pod's rules depend on besides the pod model and config. */
+  readonly id: string;
+  readonly chain: Chain;
+  readonly forward: readonly Rule[];
+  readonly output: readonly Rule[];
+  readonly input: Rule;
 }
 
 interface FixedParts {
@@ -440,7 +503,7 @@ function renderFamily(
   problems: Problem[],
 ): FamilyState {
   const names = new NameRegistry(problems);
-  const ctx: RenderCtx = { cfg, sel: cache.sel, family };
+  const ctx: RenderCtx = { cfg, sel: cache.sel, family, memo: (k, f) => cache.memoName(k, f) };
   const sets: IpSet[] = [];
   const policyChains: Chain[] = [];
   const jumpsByPod = new Map<PodModel, PodJumps>();
@@ -455,7 +518,7 @@ function renderFamily(
     if (out && sameDeps(out.deps, deps) && out.claims.every((c) => names.claim(c.logical, c.name, c.alternative, c.object) === c.got)) {
       problems.push(...out.problems);
     } else {
-      out = buildPolicy(ctx, pol, deps, names);
+      out = buildPolicy(ctx, pol, deps, names, out);
       memo.set(memoKey, out);
       problems.push(...out.problems);
     }
@@ -506,34 +569,45 @@ function renderFamily(
       { kind: 'Pod', namespace: pod.namespace, name: pod.name },
     );
     const host = family === 'IPv4' ? `${pod.ips[family]}/32` : `${pod.ips[family]}/128`;
-    podChains.push(podChain(cfg, pod, chain, host, jumpsByPod.get(pod)));
-    const jump = { kind: 'jump', chain } as const;
-    const inC = clampComment(`${pod.key} in`);
-    const outC = clampComment(`${pod.key} out`);
-    forward.push(
-      { destination: host, comment: inC, target: jump },
-      { destination: host, physdevIsBridged: true, comment: inC, target: jump },
-      { source: host, comment: outC, target: jump },
-      { source: host, physdevIsBridged: true, comment: outC, target: jump },
-    );
-    output.push({ destination: host, comment: inC, target: jump }, { source: host, comment: outC, target: jump });
-    input.push({ source: host, comment: outC, target: jump });
+    const jumps = jumpsByPod.get(pod);
+    // A pod's chain and its jumps are reused as the same objects while the pod model, its chain name
+    // and the policy chains it jumps to are unchanged (the apply engine skips them by identity).
+    const memoId = [memoKey, chain, host, ...(jumps?.ingress ?? []).map((j) => `i ${j.policy.key} ${j.chain}`), ...(jumps?.egress ?? []).map((j) => `e ${j.policy.key} ${j.chain}`)].join('\n');
+    let byCfg = cache.pods.get(pod);
+    if (!byCfg) cache.pods.set(pod, (byCfg = new Map()));
+    let pm = byCfg.get(memoKey);
+    if (!pm || pm.id !== memoId) {
+      const jump = { kind: 'jump', chain } as const;
+      const inC = clampComment(`${pod.key} in`);
+      const outC = clampComment(`${pod.key} out`);
+      pm = {
+        id: memoId,
+        chain: podChain(cfg, pod, chain, host, jumps),
+        forward: [
+          { destination: host, comment: inC, target: jump },
+          { destination: host, physdevIsBridged: true, comment: inC, target: jump },
+          { source: host, comment: outC, target: jump },
+          { source: host, physdevIsBridged: true, comment: outC, target: jump },
+        ],
+        output: [
+          { destination: host, comment: inC, target: jump },
+          { source: host, comment: outC, target: jump },
+        ],
+        input: { source: host, comment: outC, target: jump },
+      };
+      byCfg.set(memoKey, pm);
+    }
+    podChains.push(pm.chain);
+    forward.push(...pm.forward);
+    output.push(...pm.output);
+    input.push(pm.input);
   }
 
   cache.podChainNames = chainNames;
 
-  const tailJump: Rule = {
-    comment: 'rule to explicitly handle traffic for network policies ACCEPT/REJECT decision',
-    target: { kind: 'jump', chain: Netpol.tailChain },
-  };
-  const acceptOk: Rule = {
-    comment: 'rule to explicitly ACCEPT traffic that comply to network policies',
-    mark: { value: MARK_OK, mask: MARK_OK },
-    target: { kind: 'ACCEPT' },
-  };
   for (const list of [input, forward, output]) {
-    list.push(tailJump);
-    if (cfg.acceptPlacement === 'chain-end') list.push(acceptOk);
+    list.push(TAIL_JUMP);
+    if (cfg.acceptPlacement === 'chain-end') list.push(ACCEPT_OK);
   }
 
   if (cfg.defaultDeny) {
@@ -544,13 +618,23 @@ function renderFamily(
   for (let i = 1; i < sets.length; i++) {
     if (sets[i]!.name === sets[i - 1]!.name) throw new Error(`netpol render: set ${sets[i]!.name} rendered twice (bug)`);
   }
+  // The top-level chains keep their identity while every rule in them is the same object.
+  const top = [
+    { name: Netpol.inputChain, rules: input },
+    { name: Netpol.forwardChain, rules: forward },
+    { name: Netpol.outputChain, rules: output },
+  ].map((c) => {
+    const k = `${memoKey}|${c.name}`;
+    const prev = cache.top.get(k);
+    if (prev && sameDeps(prev.rules, c.rules)) return prev;
+    cache.top.set(k, c);
+    return c;
+  });
   return {
     family,
     ipsets: sets,
     chains: [
-      { name: Netpol.inputChain, rules: input },
-      { name: Netpol.forwardChain, rules: forward },
-      { name: Netpol.outputChain, rules: output },
+      ...top,
       ...fixed.helpers,
       ...policyChains.sort(byName),
       ...podChains.sort(byName),

@@ -52,7 +52,9 @@ export class SelectionCache {
   private nsPrev = new Map<string, string[]>();
   private composites = new Map<string, Composite<unknown>>();
   private namedByNs = new Map<string, NamedIndex>();
-  private readonly entryByKey = new Map<string, { pods: readonly PodModel[]; addrs: string[]; entries: IpSetEntry[]; used: boolean }>();
+  private readonly entryByKey = new Map<string, { pods: readonly PodModel[]; entries: IpSetEntry[]; used: boolean }>();
+  /** entries -> the last entries it was compared with, and the answer. */
+  private readonly entryCompare = new WeakMap<IpSetEntry[], { other: IpSetEntry[]; same: boolean }>();
   private readonly entryMemo = new WeakMap<readonly PodModel[], Partial<Record<Family, IpSetEntry[]>>>();
 
   // Per render:
@@ -263,18 +265,22 @@ export class SelectionCache {
       prev.used = true;
       return prev.entries;
     }
-    const addrs: string[] = [];
-    for (const p of pods) {
-      const a = p.ips[family];
-      if (a !== undefined) addrs.push(a);
-    }
-    if (prev && sameItems(prev.addrs, addrs)) {
-      this.entryByKey.set(key, { pods, addrs, entries: prev.entries, used: true });
-      return prev.entries;
-    }
-    const entries = this.entries(pods, family);
-    this.entryByKey.set(key, { pods, addrs, entries, used: true });
+    // Many sets hold the same pods (every "all namespaces" peer): the entries of one pods array are
+    // computed once, and the comparison with one previous entries array is made once.
+    let entries = this.entries(pods, family);
+    if (prev && prev.entries !== entries && this.sameEntries(prev.entries, entries)) entries = prev.entries;
+    this.entryByKey.set(key, { pods, entries, used: true });
     return entries;
+  }
+
+  /** Element-wise equality of two entry lists, memoized per pair (both arrays are immutable). */
+  private sameEntries(a: IpSetEntry[], b: IpSetEntry[]): boolean {
+    const memo = this.entryCompare.get(a);
+    if (memo && memo.other === b) return memo.same;
+    let same = a.length === b.length;
+    for (let i = 0; same && i < a.length; i++) if (a[i]!.addr !== b[i]!.addr || (a[i]!.nomatch === true) !== (b[i]!.nomatch === true)) same = false;
+    this.entryCompare.set(a, { other: b, same });
+    return same;
   }
 
   /** hash:ip entries of the pods' addresses of a family, sorted numerically (memoized per array). */
@@ -283,15 +289,18 @@ export class SelectionCache {
     if (!m) this.entryMemo.set(pods, (m = {}));
     let out = m[family];
     if (!out) {
-      const vals: { v: bigint; addr: string }[] = [];
+      // IPv4 values fit a double exactly, and number comparisons are much cheaper than bigint ones.
+      const vals: { v: bigint | number; addr: string }[] = [];
       const seen = new Set<string>();
       for (const p of pods) {
         const addr = p.ips[family];
         if (addr === undefined || seen.has(addr)) continue;
         seen.add(addr);
-        vals.push({ v: p.ipValues[family]!, addr });
+        const v = p.ipValues[family]!;
+        vals.push({ v: family === 'IPv4' ? Number(v) : v, addr });
       }
-      vals.sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0));
+      if (family === 'IPv4') vals.sort((a, b) => (a.v as number) - (b.v as number));
+      else vals.sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0));
       out = vals.map(({ addr }) => ({ addr }));
       m[family] = out;
     }

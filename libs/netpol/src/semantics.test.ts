@@ -222,6 +222,35 @@ describe('invalid input is reported, never silently ignored', () => {
     assert.deepEqual(log.limit, { rate: '10/minute', burst: 10 });
   });
 
+  it('NFLOG annotations iptables would refuse (rate above 10000/second, burst above 10000) fall back to the defaults with a warning', () => {
+    const ann = (limit: string, burst: string): Record<string, string> => ({ 'kube-router.io/netpol-nflog-limit': limit, 'kube-router.io/netpol-nflog-limit-burst': burst });
+    const out = renderNetpol(
+      {
+        namespaces: NSS,
+        pods: PODS,
+        networkPolicies: [
+          policy('x', 'fast', { podSelector: {} }, ann('50000/second', '20000')),
+          policy('x', 'edge', { podSelector: {} }, ann('600000/m', '10000')),
+        ],
+      },
+      { nodeName: 'n1', nflog: { perPolicy: true } },
+    );
+    const bad = out.problems.filter((x) => x.reason === 'InvalidNflogAnnotation');
+    assert.deepEqual(
+      bad.map((p) => [p.object?.name, p.field, p.value]),
+      [
+        ['fast', 'metadata.annotations.kube-router.io/netpol-nflog-limit', '50000/second'],
+        ['fast', 'metadata.annotations.kube-router.io/netpol-nflog-limit-burst', '20000'],
+      ],
+    );
+    assert.match(bad[0]!.message, /Rate too fast.*default limit is used/);
+    assert.match(bad[1]!.message, /at most 10000.*default burst is used/);
+    const limitOf = (name: string): unknown =>
+      out.families[0]!.chains.flatMap((c) => c.rules).find((r) => r.target.kind === 'NFLOG' && r.target.prefix === `DROP by policy x/${name}`)!.limit;
+    assert.deepEqual(limitOf('fast'), { rate: '10/minute', burst: 10 });
+    assert.deepEqual(limitOf('edge'), { rate: '600000/minute', burst: 10000 }, 'the largest values iptables takes are kept');
+  });
+
   it('duplicate objects, disabled-family ipBlocks, missing node and pod CIDRs are reported', () => {
     const out = renderNetpol(
       {

@@ -1,3 +1,4 @@
+import { limitRateText } from '@portico/netpol';
 import { splitArgs } from './observed.ts';
 
 /**
@@ -155,8 +156,12 @@ function canonOpts(module: string, opts: string[][], _ipv6: boolean): string[] {
       const p = markPair(v[0]);
       v = [`${hex(p.value)}/${hex(p.mask)}`];
     } else if (module === 'limit' && f === '--limit' && v[0]) {
-      const [n, unit] = v[0].split('/');
+      // iptables stores a rate as a period and prints it in its own unit (60/minute reads back 1/sec).
+      const canon = limitRateText(v[0]);
+      const [n, unit] = canon.split('/');
       v = [`${n}/${LIMIT_UNITS[unit ?? 'sec'] ?? unit}`];
+    } else if (module === 'limit' && f === '--limit-burst' && v[0] === '5') {
+      return ''; // iptables' default burst, which iptables-save leaves out
     } else if (module === 'icmp' && /--icmp-type$/.test(f) && v[0]) {
       v = [ICMP4[v[0]] ?? v[0]];
     } else if (module === 'icmp6' && /--icmpv6-type$/.test(f) && v[0]) {
@@ -171,7 +176,7 @@ function canonOpts(module: string, opts: string[][], _ipv6: boolean): string[] {
     return [f, ...v].join(' ');
   });
   // Order inside a module does not change its meaning (set matches are separate modules).
-  return out.sort();
+  return out.filter((o) => o !== '').sort();
 }
 
 function canonTargetOpts(target: string, opts: string[][], ipv6: boolean): string[] {

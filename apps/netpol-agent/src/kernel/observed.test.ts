@@ -90,12 +90,16 @@ describe('ruleKey (semantic rule comparison)', () => {
     ['-d fd00::1 -j ACCEPT', '-d fd00::1/128 -j ACCEPT', true],
     ['-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', false],
     ['-m mark --mark 131072/131072 -j ACCEPT', '-m mark --mark 0x20000/0x20000 -j ACCEPT', false],
+    // iptables stores rates as periods: 60/minute reads back as 1/sec; burst 5 is the unprinted default.
+    ['-m limit --limit 60/minute --limit-burst 5 -j NFLOG --nflog-group 100', '-m limit --limit 1/sec -j NFLOG --nflog-group 100', false],
+    ['-m limit --limit 600000/minute --limit-burst 10 -j NFLOG --nflog-group 100', '-m limit --limit 10000/sec --limit-burst 10 -j NFLOG --nflog-group 100', false],
   ];
   for (const [a, b, v6] of same) {
     it(`equal: ${a}`, () => assert.equal(ruleKey(a, v6), ruleKey(b, v6)));
   }
   const different: [string, string][] = [
     ['-d 10.0.0.1/32 -j ACCEPT', '-d 10.0.0.2/32 -j ACCEPT'],
+    ['-m limit --limit 10/min --limit-burst 10 -j NFLOG --nflog-group 100', '-m limit --limit 10/min --limit-burst 5 -j NFLOG --nflog-group 100'],
     ['-m mark --mark 0x20000/0x20000 -j ACCEPT', '-m mark ! --mark 0x20000/0x20000 -j ACCEPT'],
     ['-p tcp -m tcp --dport 80 -j ACCEPT', '-p udp -m udp --dport 80 -j ACCEPT'],
     ['-m set --match-set A src -m set --match-set B dst -j X', '-m set --match-set B src -m set --match-set A dst -j X'],

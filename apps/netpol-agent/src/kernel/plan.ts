@@ -157,6 +157,30 @@ function chainTexts(rules: readonly Rule[], ipv6: boolean): string[] {
   return t;
 }
 
+/**
+ * Desired rules array -> the kernel-model chain it was last found equal to or written as. With a
+ * renderer that reuses the objects of unchanged chains, an unchanged chain costs one lookup. The
+ * model chain objects are replaced whenever the kernel is re-read, so a stale entry never matches.
+ */
+const verifiedChains = new WeakMap<readonly Rule[], ObservedChain>();
+
+const refsCache = new WeakMap<readonly Rule[], { chains: string[]; sets: string[] }>();
+/** The chains a rules array jumps to and the sets it matches (distinct), cached per array. */
+function chainRefs(rules: readonly Rule[]): { chains: string[]; sets: string[] } {
+  let r = refsCache.get(rules);
+  if (!r) {
+    const chains = new Set<string>();
+    const sets = new Set<string>();
+    for (const rule of rules) {
+      if (rule.target.kind === 'jump') chains.add(rule.target.chain);
+      for (const m of rule.sets ?? []) sets.add(m.set);
+    }
+    r = { chains: [...chains], sets: [...sets] };
+    refsCache.set(rules, r);
+  }
+  return r;
+}
+
 const keyCache = new Map<string, string>();
 /** {@link ruleKey}, memoized (bounded). */
 function key(text: string, ipv6: boolean): string {
@@ -294,6 +318,7 @@ const fromDesired = new WeakMap<ReadonlyMap<string, boolean>, IpSet>();
 
 /** Two desired versions of a set hold the same entries (both lists sorted and unique). */
 function sameList(a: IpSet, b: IpSet): boolean {
+  if (a.entries === b.entries) return true;
   if (a.entries.length !== b.entries.length) return false;
   for (let i = 0; i < a.entries.length; i++) {
     const x = a.entries[i]!;
@@ -312,6 +337,18 @@ type EntryDiff = { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomat
 export function windowDiff(prev: IpSet, next: IpSet): EntryDiff {
   const a = prev.entries;
   const b = next.entries;
+  // Sets holding the same pods share their entry arrays (the renderer computes them once), so a
+  // pod joining 100 "all namespaces" peer sets is diffed once.
+  const memo = windowMemo.get(a);
+  if (memo && memo.next === b) return memo.diff;
+  const diff = windowDiffOf(a, b, next);
+  windowMemo.set(a, { next: b, diff });
+  return diff;
+}
+
+const windowMemo = new WeakMap<IpSet['entries'], { next: IpSet['entries']; diff: EntryDiff }>();
+
+function windowDiffOf(a: IpSet['entries'], b: IpSet['entries'], next: IpSet): EntryDiff {
   const same = (x: IpSet['entries'][number], y: IpSet['entries'][number]): boolean => x.addr === y.addr && (x.nomatch === true) === (y.nomatch === true);
   let i = 0;
   while (i < a.length && i < b.length && same(a[i]!, b[i]!)) i++;
@@ -400,7 +437,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   const warnings: PlanWarning[] = [];
 
   // ---- validate the desired state -------------------------------------------------------------
-  const desiredChains = new Map<string, readonly string[]>(); // chain -> rule texts
+  const desiredChains = new Map<string, readonly Rule[]>(); // chain -> rules
   const desiredSets = new Map<string, IpSet>();
   for (const s of desired.ipsets) {
     if (!isOwnedSet(s.name)) throw new PlanError(`desired set ${s.name} is not a Portico-owned name`);
@@ -411,7 +448,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   for (const c of desired.chains) {
     if (!isOwnedChain(c.name)) throw new PlanError(`desired chain ${c.name} is not a Portico-owned name`);
     if (desiredChains.has(c.name)) throw new PlanError(`desired chain ${c.name} appears twice`);
-    desiredChains.set(c.name, chainTexts(c.rules, v6));
+    desiredChains.set(c.name, c.rules);
   }
   const checkRefs = (where: string, rule: Rule): void => {
     if (rule.target.kind === 'jump' && !desiredChains.has(rule.target.chain)) {
@@ -421,7 +458,11 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       if (!desiredSets.has(m.set)) throw new PlanError(`${where} matches set ${m.set}, which is not a desired ${desired.family} set`);
     }
   };
-  for (const c of desired.chains) for (const r of c.rules) checkRefs(`a rule of ${c.name}`, r);
+  for (const c of desired.chains) {
+    const refs = chainRefs(c.rules);
+    for (const t of refs.chains) if (!desiredChains.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => r.target.kind === 'jump' && r.target.chain === t)!);
+    for (const t of refs.sets) if (!desiredSets.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => r.sets?.some((m) => m.set === t))!);
+  }
   for (const b of desired.builtinRules) {
     checkRefs(`a rule of ${b.chain}`, b.rule);
     // The documented K3s cleanup (`iptables-save | grep -v KUBE-ROUTER | iptables-restore`) must take
@@ -531,9 +572,17 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     }
   }
 
-  for (const [name, want] of desiredChains) {
+  for (const [name, rules] of desiredChains) {
     const o = table.chains.get(name);
-    afterChains.set(name, { name, policy: '-', rules: want.slice() });
+    // Skip by identity: this rules array was already found equal to (or written as) this kernel chain.
+    if (o && verifiedChains.get(rules) === o) {
+      afterChains.set(name, o);
+      continue;
+    }
+    const want = chainTexts(rules, v6);
+    const written: ObservedChain = { name, policy: '-', rules: want.slice() };
+    verifiedChains.set(rules, written);
+    afterChains.set(name, written);
     if (!o) {
       declare.push(`:${name} - [0:0]`);
       for (const t of want) appends.push(`-A ${name} ${t}`);
@@ -542,6 +591,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     }
     if (o.policy !== '-') throw new PlanError(`desired chain ${name} is a built-in chain`);
     if (sameRules(o.rules, want, v6)) {
+      verifiedChains.set(rules, o);
       afterChains.set(name, o);
       continue;
     }

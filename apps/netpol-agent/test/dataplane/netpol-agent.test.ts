@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Netpol } from '@portico/labels';
 import { targetSetName, type NetworkPolicy } from '@portico/netpol';
 import { policy } from '../../src/test-fixtures.ts';
 import { Cluster } from './cluster.ts';
@@ -105,6 +106,42 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
       assert.equal(again[n].summary?.bytes, 0);
       assert.equal(cluster.kernelState(n), before[n], `${n}: kernel state changed`);
     }
+  });
+
+  it('k3s-fork per-policy NFLOG: annotation values iptables refuses fall back to the defaults; the policies apply, enforce, and re-apply with no writes', async () => {
+    const annotated = (p: NetworkPolicy, ann: Record<string, string>): NetworkPolicy => ({ ...p, metadata: { ...p.metadata, annotations: ann } });
+    const policies = [
+      // Before the fix, this rule made every iptables-restore fail ("Rate too fast"), so nothing applied.
+      annotated(policy('y', 'logged-fast', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'y' } } }] }] }), {
+        [Netpol.nflogLimitAnnotation]: '50000/second',
+        [Netpol.nflogLimitBurstAnnotation]: '20000',
+      }),
+      // Accepted, but iptables reads it back as 1/sec without the (default) burst: still no rewrite.
+      annotated(policy('z', 'logged-per-minute', { podSelector: {}, ingress: [{ ports: [{ port: 80 }] }] }), {
+        [Netpol.nflogLimitAnnotation]: '60/minute',
+        [Netpol.nflogLimitBurstAnnotation]: '5',
+      }),
+    ];
+    const args = ['--profile', 'k3s-fork'];
+    const r = await cluster.applyBoth(policies, args);
+    for (const n of ['n1', 'n2'] as const) {
+      assert.equal(r[n].code, 0, `apply on ${n} failed:\n${r[n].stderr}\n${r[n].stdout}`);
+      assert.match(r[n].stderr, /NetworkPolicy y\/logged-fast.*netpol-nflog-limit: "50000\/second".*InvalidNflogAnnotation/);
+      assert.match(r[n].stderr, /NetworkPolicy y\/logged-fast.*netpol-nflog-limit-burst: "20000".*InvalidNflogAnnotation/);
+    }
+    const check = await cluster.checkAgainstOracle(policies);
+    assert.deepEqual(check.mismatches, [], `${check.mismatches.length} of ${check.probes} probes disagree with the oracle`);
+    assert.ok(check.allowed > 0 && check.allowed < check.probes, `degenerate scenario: ${check.allowed}/${check.probes} allowed`);
+    const save = sh(cluster.topo.nodes['n1']!.netns, 'iptables-save', ['-t', 'filter']);
+    assert.match(save, /--limit 10\/min --limit-burst 10 -j NFLOG --nflog-prefix "DROP by policy y\/logged-fast"/, 'default limit and burst');
+    assert.match(save, /--limit 1\/sec -j NFLOG --nflog-prefix "DROP by policy z\/logged-per-minute"/);
+    const again = await cluster.applyBoth(policies, args);
+    for (const n of ['n1', 'n2'] as const) {
+      assert.equal(again[n].code, 0, again[n].stderr);
+      assert.equal(again[n].summary?.writes, 0, `${n} wrote to the kernel: ${again[n].stdout}`);
+    }
+    const back = await cluster.applyBoth(current);
+    for (const n of ['n1', 'n2'] as const) assert.equal(back[n].code, 0, back[n].stderr);
   });
 
   it('a set the kernel refuses to swap (stage/shrink failure) leaves the previous state in force', async () => {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { generateCase, quoteArg, renderNetpol, ruleArgs, ruleLine, toIpsetText, toRestoreText, type DesiredState, type FamilyState } from '../../src/index.ts';
+import { Netpol } from '@portico/labels';
+import { generateCase, quoteArg, renderNetpol, ruleArgs, ruleLine, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
 
 /**
  * T1: the rendered text is what the kernel tools accept and print back. Each rendered state is loaded
@@ -88,6 +89,46 @@ describe('rendered rules and sets round-trip through iptables-save and ipset sav
         check(renderNetpol(c.snapshot, { nodeName, families: ['IPv4', 'IPv6'], serviceCIDRs: ['10.43.0.0/16', 'fd00:43::/112'] }), `case${seed}-${nodeName}`);
       }
     }
+  });
+
+  it('per-policy NFLOG annotations: values iptables refuses fall back to the defaults; accepted ones read back as rendered', () => {
+    const c = generateCase(7);
+    const annotated = (name: string, limit: string | undefined, burst: string | undefined): NetworkPolicy => ({
+      metadata: {
+        namespace: 'x',
+        name,
+        annotations: { ...(limit !== undefined ? { [Netpol.nflogLimitAnnotation]: limit } : {}), ...(burst !== undefined ? { [Netpol.nflogLimitBurstAnnotation]: burst } : {}) },
+      },
+      spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] },
+    });
+    const policies = [
+      annotated('too-fast', '50000/second', undefined), // iptables: Rate too fast
+      annotated('too-fast-minute', '600001/minute', undefined),
+      annotated('burst-too-big', '5/second', '20000'), // iptables: out of range (0-10000)
+      annotated('fastest', '10000/s', '10000'),
+      annotated('fastest-minute', '600000/minute', '5'), // read back as 10000/sec; burst 5 is iptables' default, not printed
+      annotated('per-minute', '60/m', '7'), // read back as 1/sec
+      annotated('per-day', '864000000/day', undefined),
+    ];
+    const state = renderNetpol(
+      { ...c.snapshot, networkPolicies: [...c.snapshot.networkPolicies, ...policies] },
+      { nodeName: 'n1', families: ['IPv4', 'IPv6'], acceptPlacement: 'after-kube-rules', nflog: { perPolicy: true } },
+    );
+    const bad = state.problems.filter((p) => p.reason === 'InvalidNflogAnnotation').map((p) => [p.object?.name, p.field, p.value]);
+    assert.deepEqual(bad, [
+      ['burst-too-big', `metadata.annotations.${Netpol.nflogLimitBurstAnnotation}`, '20000'],
+      ['too-fast', `metadata.annotations.${Netpol.nflogLimitAnnotation}`, '50000/second'],
+      ['too-fast-minute', `metadata.annotations.${Netpol.nflogLimitAnnotation}`, '600001/minute'],
+    ]);
+    const logRule = (name: string): string => {
+      const fam = state.families[0]!;
+      const r = fam.chains.flatMap((ch) => ch.rules).find((x) => x.target.kind === 'NFLOG' && x.target.prefix === `DROP by policy x/${name}`)!;
+      return ruleArgs(r).join(' ');
+    };
+    assert.match(logRule('too-fast'), /--limit 10\/min --limit-burst 10 /, 'default limit and burst');
+    assert.match(logRule('burst-too-big'), /--limit 5\/sec --limit-burst 10 /, 'valid limit kept, default burst');
+    // Restores for real (a refused value would make iptables-restore fail) and reads back as rendered.
+    check(state, 'nflog-annotations');
   });
 
   it('default-deny and k3s-fork profile with per-policy NFLOG', () => {
