@@ -5,6 +5,7 @@ import { renderNetpol } from '@portico/netpol';
 import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
 import { nodeRunner, type Runner } from '@portico/iptables';
 import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
+import { ShellRunner } from './kernel/shell-runner.ts';
 import { planFamily, type KernelFamily } from './kernel/plan.ts';
 import { applyFamilyPlan } from './kernel/apply.ts';
 import { Syncer, type SyncResult } from './sync.ts';
@@ -88,8 +89,10 @@ async function renderCommand(ctx: CommandContext): Promise<number> {
   return ExitCode.ok;
 }
 
+/** The kernel door; with the real runner, restores go through a ShellRunner (closed by the caller). */
 async function kernelFor(deps: CliDeps, runner: Runner, backend: IptablesBackend): Promise<Kernel> {
-  return new Kernel(runner, await (deps.resolveTools ?? resolveTools)(runner, backend));
+  const tools = await (deps.resolveTools ?? resolveTools)(runner, backend);
+  return new Kernel(runner, tools, deps.runner ? {} : { writer: new ShellRunner({ fallback: runner }) });
 }
 
 function summary(r: SyncResult, backend: string): string {
@@ -124,6 +127,7 @@ async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number>
   const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => void ctx.io.stderr.write(s) } });
   const syncer = new Syncer({ kernel, log });
   const r = await syncer.sync(p.snapshot, p.cfg, { reread: true });
+  kernel.close();
   ctx.io.stdout.write(summary(r, kernel.tools.backend) + '\n');
   if (r.outcome === 'failed') {
     err(ctx.io, 'apply', r.error ? `failed (${r.failedPhase}): ${r.error.message}` : 'failed; see the log above (previous state left in force where rolledBack is true)');
@@ -167,6 +171,7 @@ async function cleanupCommand(ctx: CommandContext, deps: CliDeps): Promise<numbe
     }
     report.push({ family: k.family, outcome: r.outcome, summary: plan.summary });
   }
+  kernel.close();
   ctx.io.stdout.write(JSON.stringify({ outcome: failed ? 'failed' : 'ok', backend: kernel.tools.backend, writes: kernel.writes, bytes: kernel.bytes, families: report }) + '\n');
   return failed ? ExitCode.failure : ExitCode.ok;
 }

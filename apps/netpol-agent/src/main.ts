@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { createProgram } from './cli.ts';
 import { nodeRunner } from '@portico/iptables';
 import { Kernel, resolveTools } from './kernel/kernel.ts';
+import { ShellRunner } from './kernel/shell-runner.ts';
 
 // Wiring only (STYLE rule 9): parse, build, start, wait for a signal.
 const VERSION = process.env['PORTICO_VERSION'] ?? '0.1.0';
@@ -13,9 +14,12 @@ const program = createProgram({
   startAgent: async (_ctx, config) => {
     const log = createLogger({ app: 'netpol-agent', level: config.logLevel });
     const runner = nodeRunner();
+    // Restores go through one shell started now, while the process is small (see shell-runner.ts).
+    const writer = new ShellRunner({ fallback: runner });
+    writer.start();
     const tools = await resolveTools(runner, config.iptablesBackend);
     log.info({ event: 'iptablesBackend', backend: tools.backend, reason: tools.reason }, 'iptables backend chosen');
-    const kernel = new Kernel(runner, tools);
+    const kernel = new Kernel(runner, tools, { writer });
     const client = await createKubeClient({ kubeconfig: config.kubeconfig, env: process.env, userAgent: 'portico-netpol-agent' });
     const app = createApp({ config, log, client, kernel, version: VERSION });
     const shutdown = handleShutdown({ log });
@@ -25,6 +29,7 @@ const program = createProgram({
       log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz, /metrics');
     }
     shutdown.add(() => app.close());
+    shutdown.add(async () => writer.close());
     await app.start();
     return new Promise<number>(() => undefined); // runs until a signal; handleShutdown exits the process
   },

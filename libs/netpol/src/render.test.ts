@@ -160,6 +160,35 @@ describe('determinism and stable names', () => {
       }
     }
   });
+  it('NetpolRenderer: a pod joining peer sets changes those set objects and nothing else', () => {
+    const renderer = new NetpolRenderer();
+    const cfg = { nodeName: 'n1', families: ['IPv4', 'IPv6'] as const, defaultDeny: true };
+    let changedPeerSets = 0;
+    for (const seed of [3, 17, 42, 101]) {
+      const snap = generateCase(seed).snapshot;
+      const a = renderer.render(snap, cfg);
+      // A remote pod without named ports: local pod chains, jumps and policy rules cannot change.
+      const extra = pod('x', `joiner-${seed}`, { node: 'n2', labels: { pod: 'a' }, ips: [`10.42.2.${200 + (seed % 50)}`, `fd00:42:2::${200 + (seed % 50)}`] });
+      const b = renderer.render({ ...snap, pods: [...snap.pods, extra] }, cfg);
+      assert.equal(toDesiredText(b), toDesiredText(renderNetpol({ ...snap, pods: [...snap.pods, extra] }, cfg)), 'same output as a fresh render');
+      for (let f = 0; f < a.families.length; f++) {
+        const fa = a.families[f]!;
+        const fb = b.families[f]!;
+        const chainsA = new Map(fa.chains.map((c) => [c.name, c]));
+        for (const c of fb.chains) assert.equal(c, chainsA.get(c.name), `seed ${seed} ${fb.family}: chain ${c.name} is a new object`);
+        const setsA = new Map(fa.ipsets.map((x) => [x.name, x]));
+        const referenced = new Set(fb.chains.flatMap((c) => c.rules.flatMap((r) => (r.sets ?? []).map((m) => m.set))));
+        for (const x of fb.ipsets) {
+          const before = setsA.get(x.name)!;
+          const same = before.entries.length === x.entries.length && before.entries.every((e, i) => e.addr === x.entries[i]!.addr && e.nomatch === x.entries[i]!.nomatch);
+          if (same) assert.equal(x, before, `seed ${seed} ${fb.family}: unchanged set ${x.name} is a new object`);
+          else if (referenced.has(x.name)) changedPeerSets++;
+        }
+      }
+    }
+    assert.ok(changedPeerSets > 0, 'the joining pod changed no policy set: the case tests nothing');
+  });
+
   it('NetpolRenderer returns the same chain and set objects when nothing changed', () => {
     const renderer = new NetpolRenderer();
     const cfg = { nodeName: 'n1', families: ['IPv4', 'IPv6'] as const };

@@ -327,9 +327,17 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
   const prevSets = new Map((prev?.sets ?? []).map((s) => [s.name, s]));
   const keptSets = sets.map((s) => {
     const p = prevSets.get(s.name);
-    return p && p.type === s.type && p.entries === s.entries ? p : s;
+    return p && p.type === s.type && sameEntryList(p.entries, s.entries) ? p : s;
   });
   return { chains: keptChains, sets: keptSets, ...out, namedRefs: [...namedRefs].sort(), claims, problems, deps, ruleDeps };
+}
+
+/** Same entries; pod sets keep their entries array when unchanged, ipBlock sets are small. */
+function sameEntryList(a: readonly IpSetEntry[], b: readonly IpSetEntry[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.addr !== b[i]!.addr || (a[i]!.nomatch === true) !== (b[i]!.nomatch === true)) return false;
+  return true;
 }
 
 function sameClaims(a: readonly Claim[], b: readonly Claim[]): boolean {
@@ -413,6 +421,16 @@ class RenderCache {
   readonly fixed = new Map<string, FixedParts>();
   /** Memo of pure name functions whose inputs repeat every render. */
   readonly names = new Map<string, string>();
+  /** Set name -> the node-level set (shared named-port sets, local pods) of the previous render. */
+  private readonly nodeSets = new Map<string, IpSet>();
+  /** Returns the previous object of a node-level set when its entries are the same array. */
+  keepSet(s: IpSet): IpSet {
+    const prev = this.nodeSets.get(s.name);
+    if (prev && prev.entries === s.entries && prev.type === s.type && prev.family === s.family) return prev;
+    if (this.nodeSets.size > 50_000) this.nodeSets.clear();
+    this.nodeSets.set(s.name, s);
+    return s;
+  }
   memoName(key: string, compute: () => string): string {
     let v = this.names.get(key);
     if (v === undefined) {
@@ -541,12 +559,7 @@ function renderFamily(
     const [np, port] = ref.split('|') as [string, string];
     const [name, proto] = np.split('/') as [string, string];
     const setName = cache.memoName(`shared|${ref}|${family}`, () => namedPortSharedSetName(name, proto, Number(port), family));
-    sets.push({
-      name: setName,
-      type: 'hash:ip',
-      family: setFamily(family),
-      entries: cache.sel.entriesFor(setName, cache.sel.namedPortPods(np, Number(port)), family),
-    });
+    sets.push(cache.keepSet({ name: setName, type: 'hash:ip', family: setFamily(family), entries: cache.sel.entriesFor(setName, cache.sel.namedPortPods(np, Number(port)), family) }));
   }
 
   const localPods = local.filter((p) => p.ips[family] !== undefined);
@@ -611,7 +624,7 @@ function renderFamily(
   }
 
   if (cfg.defaultDeny) {
-    sets.push({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: cache.sel.entriesFor(localPodsSetName(family), localPods, family) });
+    sets.push(cache.keepSet({ name: localPodsSetName(family), type: 'hash:ip', family: setFamily(family), entries: cache.sel.entriesFor(localPodsSetName(family), localPods, family) }));
   }
 
   sets.sort(byName);

@@ -83,11 +83,20 @@ export class Kernel {
   /** Wait for the xtables lock this long (seconds; iptables-restore --wait). */
   readonly #waitSeconds: number;
 
-  constructor(runner: Runner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number } = {}) {
+  /** Runs the restore commands (the agent's ShellRunner, see shell-runner.ts); reads always use `runner`. */
+  readonly #writer: Runner & { close?(): void };
+
+  constructor(runner: Runner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number; writer?: Runner & { close?(): void } } = {}) {
     this.#runner = runner;
+    this.#writer = opts.writer ?? runner;
     this.#tools = tools;
     this.#observer = opts.observer ?? {};
     this.#waitSeconds = opts.waitSeconds ?? 10;
+  }
+
+  /** Stops the writer's helper process, if it has one. */
+  close(): void {
+    this.#writer.close?.();
   }
 
   /** Sets where timings and writes are reported (metrics). */
@@ -149,7 +158,7 @@ export class Kernel {
     this.writes++;
     this.bytes += Buffer.byteLength(input);
     const t0 = performance.now();
-    const r = await this.#runner.run(cmd, args, { input });
+    const r = await this.#writer.run(cmd, args, { input });
     this.#observer.onRestore?.(what, family, (performance.now() - t0) / 1000, Buffer.byteLength(input), r.code === 0);
     if (r.code !== 0) throw new KernelError(`${cmd} ${args.join(' ')}`, r.code, r.stderr);
   }

@@ -57,6 +57,21 @@ describe('planFamily', () => {
     }
   });
 
+  it('skipping unchanged chains by identity never hides a kernel that differs (re-read with a flushed chain)', () => {
+    const d = desired(base());
+    const first = planFamily(d, EMPTY('IPv4'));
+    assert.ok(isEmptyPlan(planFamily(d, first.after)), 'same objects: nothing to do');
+    // The same desired objects against a re-read kernel in which someone flushed a policy chain.
+    const k = reread(first.after);
+    const victim = [...k.table.chains.values()].find((c) => c.name.startsWith('KUBE-NWPLCY-') && c.rules.length > 0 && !/COMMON|DEFAULT|TAIL/.test(c.name))!;
+    assert.ok(victim, 'a policy chain with rules');
+    const chains = new Map(k.table.chains);
+    chains.set(victim.name, { ...victim, rules: [] });
+    const repair = planFamily(d, { ...k, table: { chains } });
+    assert.match(repair.iptables, new RegExp(`^:${victim.name} - \\[0:0\\]$`, 'm'), planText(repair));
+    assert.equal(repair.summary.chainsRewritten, 1);
+  });
+
   it('plans nothing when the kernel already holds the desired state (model and re-read text)', () => {
     for (const family of ['IPv4', 'IPv6'] as const) {
       const d = desired(base(), family);
