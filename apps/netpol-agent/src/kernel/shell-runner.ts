@@ -18,7 +18,8 @@ import type { CommandResult, Runner, RunOptions } from '@portico/iptables';
  * and are returned as `stderr`: restore commands print nothing on success and their error on failure
  * ("Error in line N" parsing keeps working); commands whose stdout matters (saves, listings) must go
  * through the ordinary runner. Inputs larger than `maxInputBytes` (a full sync of a large cluster)
- * also go through the ordinary runner, as does everything when the shell cannot be started.
+ * also go through the ordinary runner, as does everything when the shell cannot be started (no
+ * `/bin/sh`).
  * A command that runs past `timeoutMs` gets the shell's whole process group killed (exit 124, as the
  * ordinary runner reports it) and the next command starts a new shell. The shell never keeps the
  * agent's event loop alive; {@link close} stops it.
@@ -44,8 +45,10 @@ export class ShellRunner implements Runner {
   #sh: ChildProcessWithoutNullStreams | undefined;
   #out = '';
   /** The command in flight: its marker and how to finish it. */
-  #pending: { marker: string; done: (r: CommandResult) => void } | undefined;
+  #pending: { marker: string; done: (r: CommandResult) => void; viaFallback: () => Promise<CommandResult> } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Set when the shell cannot be started; then the fallback runs everything. */
+  #unusable = false;
   /** Commands run through the shell (tests and the benchmark check the shell is used). */
   viaShell = 0;
 
@@ -66,7 +69,11 @@ export class ShellRunner implements Runner {
     });
     sh.stderr.on('data', () => undefined); // the shell's own complaints; commands redirect theirs
     sh.stdin.on('error', () => undefined); // EPIPE when the shell died: handled by 'exit'
-    sh.on('error', () => this.#onExit(sh));
+    sh.on('error', () => {
+      // No shell at all (e.g. no /bin/sh in the image): every command goes to the fallback runner.
+      if (sh.pid === undefined) this.#unusable = true;
+      this.#onExit(sh);
+    });
     sh.on('exit', () => this.#onExit(sh));
     this.#sh = sh;
     this.#idle();
@@ -88,6 +95,7 @@ export class ShellRunner implements Runner {
   }
 
   async #runOne(cmd: string, args: readonly string[], input: string): Promise<CommandResult> {
+    if (this.#unusable) return this.#fallback.run(cmd, args, { input });
     try {
       this.start();
     } catch {
@@ -112,6 +120,7 @@ export class ShellRunner implements Runner {
       }, this.#timeoutMs);
       this.#pending = {
         marker,
+        viaFallback: () => this.#fallback.run(cmd, args, { input }),
         done: (r) => {
           clearTimeout(timer);
           this.#pending = undefined;
@@ -143,7 +152,11 @@ export class ShellRunner implements Runner {
     this.#sh = undefined;
     this.#out = '';
     const p = this.#pending;
-    if (p) p.done({ code: 127, stdout: '', stderr: `${this.#shell}: the command shell exited while running a command\n` });
+    if (!p) return;
+    // The shell never started: the command did not run, so it runs through the fallback. A shell that
+    // died while the command ran may have left it half done: that is reported, not retried.
+    if (this.#unusable) void p.viaFallback().then(p.done);
+    else p.done({ code: 127, stdout: '', stderr: `${this.#shell}: the command shell exited while running a command\n` });
   }
 
   /** While a command runs, the shell keeps the event loop alive; while idle, it does not. */

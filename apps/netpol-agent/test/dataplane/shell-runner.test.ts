@@ -70,6 +70,18 @@ describe('ShellRunner', () => {
     }
   });
 
+  it('without a usable shell every command runs through the fallback', async () => {
+    const fallback = new RecordingRunner(() => ({ code: 0, stdout: '', stderr: 'from fallback' }));
+    const sr = new ShellRunner({ fallback, shell: '/nonexistent/portico-sh' });
+    try {
+      assert.equal((await sr.run('wc', ['-c'], { input: 'x\n' })).stderr, 'from fallback');
+      assert.equal((await sr.run('wc', ['-c'], { input: 'y\n' })).stderr, 'from fallback');
+      assert.deepEqual(fallback.calls.map((c) => c.input), ['x\n', 'y\n']);
+    } finally {
+      sr.close();
+    }
+  });
+
   it('an idle shell does not keep the process alive', () => {
     const script = `import { nodeRunner } from '@portico/iptables';
 import { ShellRunner } from ${JSON.stringify(fileURLToPath(new URL('../../src/kernel/shell-runner.ts', import.meta.url)))};
