@@ -28,8 +28,9 @@ const program = createProgram({
       await app.server.listen({ host: listen.host, port: listen.port });
       log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz, /metrics');
     }
-    shutdown.add(() => app.close());
+    // Closers run in reverse order: the app stops (no sync in flight) before its restore shell.
     shutdown.add(async () => writer.close());
+    shutdown.add(() => app.close());
     await app.start();
     return new Promise<number>(() => undefined); // runs until a signal; handleShutdown exits the process
   },
