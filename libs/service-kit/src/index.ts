@@ -5,3 +5,4 @@ export * from './metrics.ts';
 export * from './server.ts';
 export * from './shutdown.ts';
 export * from './common-flags.ts';
+export * from './shell-program.ts';
