@@ -28,7 +28,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
   let pristine = '';
 
   before(async () => {
-    checkPrerequisites(['ip', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'iptables-nft-restore', 'ipset', 'sed']);
+    checkPrerequisites(['ip', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'iptables-nft-restore', 'ipset', 'sed', 'conntrack', 'iptables-legacy-save']);
     cluster = new Cluster(TAG);
     await cluster.start();
     // Rules and sets that belong to someone else; the agent must never touch them.
@@ -54,11 +54,24 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
 
   let current: readonly NetworkPolicy[] = [];
 
+  // The oracle judges new connections. Flows a previous scenario allowed stay allowed by conntrack
+  // (ESTABLISHED is accepted first, as in kube-router: a new policy does not cut a live flow), and a
+  // UDP probe that happens to reuse a recent source port would ride on such an entry. So every
+  // scenario starts with empty conntrack tables in the node namespaces, where the rules live.
+  const flushConntrack = (): void => {
+    for (const node of Object.values(cluster.topo.nodes)) sh(node.netns, 'conntrack', ['-F']);
+  };
+
+  const probe = (policies: readonly NetworkPolicy[]) => {
+    flushConntrack();
+    return cluster.checkAgainstOracle(policies);
+  };
+
   const applyAndProbe = async (policies: readonly NetworkPolicy[]): Promise<void> => {
     const r = await cluster.applyBoth(policies);
     for (const n of ['n1', 'n2'] as const) assert.equal(r[n].code, 0, `apply on ${n} failed:\n${r[n].stderr}\n${r[n].stdout}`);
     current = policies;
-    const check = await cluster.checkAgainstOracle(policies);
+    const check = await probe(policies);
     assert.deepEqual(check.mismatches, [], `${check.mismatches.length} of ${check.probes} probes disagree with the oracle`);
     assert.ok(check.probes >= 260, `probe matrix too small: ${check.probes}`);
     // A check that cannot fail is no check: with policies some traffic must pass and some must not.
@@ -131,7 +144,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
       assert.match(r[n].stderr, /NetworkPolicy y\/logged-fast.*netpol-nflog-limit: "50000\/second".*InvalidNflogAnnotation/);
       assert.match(r[n].stderr, /NetworkPolicy y\/logged-fast.*netpol-nflog-limit-burst: "20000".*InvalidNflogAnnotation/);
     }
-    const check = await cluster.checkAgainstOracle(policies);
+    const check = await probe(policies);
     assert.deepEqual(check.mismatches, [], `${check.mismatches.length} of ${check.probes} probes disagree with the oracle`);
     assert.ok(check.allowed > 0 && check.allowed < check.probes, `degenerate scenario: ${check.allowed}/${check.probes} allowed`);
     const save = sh(cluster.topo.nodes['n1']!.netns, 'iptables-save', ['-t', 'filter']);
@@ -168,7 +181,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
       r.stdout,
     );
     assert.equal(cluster.kernelState('n1'), before, 'iptables-save / ipset save changed after a failed apply');
-    const check = await cluster.checkAgainstOracle(base);
+    const check = await probe(base);
     assert.deepEqual(check.mismatches, [], 'the previous rules are not in force');
     for (const s of squatted) sh(n1, 'ipset', ['destroy', s]);
   });
@@ -200,7 +213,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
         r.stdout,
       );
       assert.equal(cluster.kernelState('n1'), before, 'iptables-save / ipset save changed after a failed apply');
-      const check = await cluster.checkAgainstOracle(base);
+      const check = await probe(base);
       assert.deepEqual(check.mismatches, [], 'the previous rules are not in force');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -218,7 +231,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
       }
     }
     // With the hooks gone nothing is enforced: the oracle without policies must hold.
-    const open = await cluster.checkAgainstOracle([]);
+    const open = await probe([]);
     assert.deepEqual(open.mismatches, []);
     // The agent repairs it on the next apply.
     await applyAndProbe(deny);
@@ -233,5 +246,33 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.summary?.writes, 0, again.stdout);
     assert.equal(cluster.kernelState('n1'), pristine);
+  });
+
+  it('the iptables-legacy backend enforces the same verdicts, re-applies with no writes and cleans up', async () => {
+    // GIVEN both nodes without nft rules of ours
+    for (const node of ['n1', 'n2'] as const) assert.equal((await cluster.agent(node, ['cleanup'])).code, 0);
+    const legacy = ['--iptables-backend', 'legacy'];
+    const policies = SCENARIOS.find((s) => s.name === 'deny all ingress in x')!.policies.concat(generatedBatch(11, 5).policies);
+    // WHEN the agent applies through iptables-legacy
+    const r = await cluster.applyBoth(policies, legacy);
+    for (const n of ['n1', 'n2'] as const) assert.equal(r[n].code, 0, `legacy apply on ${n} failed:\n${r[n].stderr}`);
+    // THEN real packets get the oracle's verdicts, the rules live in the legacy tables, and nft holds none of ours
+    const check = await probe(policies);
+    assert.deepEqual(check.mismatches, [], `${check.mismatches.length} of ${check.probes} probes disagree with the oracle`);
+    assert.ok(check.allowed > 0 && check.allowed < check.probes, `degenerate: ${check.allowed}/${check.probes}`);
+    for (const node of Object.values(cluster.topo.nodes)) {
+      assert.match(sh(node.netns, 'iptables-legacy-save', []), /KUBE-ROUTER-FORWARD/, `${node.name}: no legacy rules`);
+      assert.doesNotMatch(sh(node.netns, 'iptables-nft-save', []), /KUBE-ROUTER/, `${node.name}: nft rules left`);
+    }
+    const file = cluster.writeSnapshot(cluster.snapshot(policies));
+    const again = await cluster.agent('n1', ['apply', '--node', 'n1', '--families', 'IPv4,IPv6', '--snapshot', file, ...legacy]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.summary?.writes, 0, again.stdout);
+    for (const node of ['n1', 'n2'] as const) assert.equal((await cluster.agent(node, ['cleanup', ...legacy])).code, 0);
+    for (const node of Object.values(cluster.topo.nodes)) {
+      for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+        assert.doesNotMatch(sh(node.netns, tool, []), /KUBE/, `${node.name} ${tool}: rules left after cleanup`);
+      }
+    }
   });
 });

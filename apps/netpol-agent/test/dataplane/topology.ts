@@ -72,7 +72,7 @@ export function checkPrerequisites(commands: readonly string[]): void {
       missing.push(c);
     }
   }
-  if (missing.length) throw new Error(`netpol-agent data-plane tests need: ${missing.join(', ')} (apt-get install iptables ipset iproute2)`);
+  if (missing.length) throw new Error(`netpol-agent data-plane tests need: ${missing.join(', ')} (apt-get install iptables ipset iproute2 conntrack)`);
 }
 
 export function sh(netns: string | undefined, cmd: string, args: readonly string[], input?: string): string {
