@@ -25,17 +25,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ListWatch, Resources, type KubeObject } from '@portico/kube';
 import { REPO, Suite, waitFor } from '../../apps/servicelb-controller/test/t2/fixture.ts';
+import { positiveIntArg as arg } from '../args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    process.stderr.write(`--${name}: invalid value ${JSON.stringify(process.argv[i + 1])}: want a positive integer\n`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const SERVICES = arg('services', 40);
 const NODES = arg('nodes', 3);

@@ -20,17 +20,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { programNames } from '@portico/labels';
 import { buildIndex, daemonSetName, reconcile, reconcileKey, serviceLBConfig, type EndpointSlice, type Node, type Pod, type Service, type ServiceLBSnapshot } from '@portico/servicelb';
+import { positiveIntArg as arg } from '../args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    process.stderr.write(`--${name}: invalid value ${JSON.stringify(process.argv[i + 1])}: want a positive integer\n`);
-    process.exit(2);
-  }
-  return v;
-}
 
 const SERVICES = arg('services', 10_000);
 const NODES = arg('nodes', 1_000);

@@ -114,7 +114,14 @@ function formatV4(b: Uint8Array): string {
 function formatV6(b: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  // Longest run of >= 2 zero groups; the first one wins a tie (RFC 5952 section 4.2.3).
+  return formatIPv6Groups(groups);
+}
+
+/**
+ * RFC 5952 text of eight 16-bit groups: lower-case hex, the longest run of two or more zero groups
+ * compressed to `::`, the first run winning a tie (section 4.2.3).
+ */
+export function formatIPv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {

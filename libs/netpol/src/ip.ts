@@ -3,6 +3,7 @@
  * as ipset and iptables print it), containment and masking. Addresses are bigints so both families
  * share one code path.
  */
+import { formatIPv6Groups } from '@portico/ip-selection';
 
 export interface IP {
   readonly v6: boolean;
@@ -108,24 +109,7 @@ export function formatIP(ip: IP): string {
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hexs = groups.map((g) => g.toString(16));
-  if (bestLen < 2) return hexs.join(':');
-  return hexs.slice(0, bestStart).join(':') + '::' + hexs.slice(bestStart + bestLen).join(':');
+  return formatIPv6Groups(groups);
 }
 
 /** `network/prefix` in canonical form. */

@@ -5,12 +5,9 @@
 // is disconnected while the admin client keeps writing.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ChangeEvent, createKubeClient, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
-import { adminClient, clusterOf, configMap, CuttableProxy, kubeconfigVia, runT2Script, testNamespace, versions, waitUntil } from './helpers.ts';
+import { type ChangeEvent, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
+import { configMap, CuttableProxy, proxiedSetup, type ProxiedSetup, runT2Script, versions, waitUntil } from './helpers.ts';
 
 type CM = KubeObject & { data?: Record<string, string> };
 const SELECTOR = 'portico.test/set=compaction';
@@ -24,23 +21,14 @@ describe('ListWatch against a real API server: etcd compaction', () => {
   let viaProxy: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
   let proxy: CuttableProxy;
-  let dir: string;
+  let setup: ProxiedSetup | undefined;
 
   before(async () => {
-    admin = await adminClient();
-    ns = await testNamespace(admin, 'compact');
-    proxy = new CuttableProxy(clusterOf().server);
-    await proxy.start();
-    dir = mkdtempSync(join(tmpdir(), 'kube-t2-compact-'));
-    writeFileSync(join(dir, 'kubeconfig'), kubeconfigVia(proxy.port), { mode: 0o600 });
-    viaProxy = await createKubeClient({ kubeconfig: join(dir, 'kubeconfig') });
+    setup = await proxiedSetup('compact');
+    ({ admin, viaProxy, ns, proxy } = setup);
   });
   after(async () => {
-    viaProxy?.close();
-    await proxy?.stop();
-    await ns?.cleanup();
-    admin?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await setup?.close();
   });
 
   it('relists after 410 and reports the delete, update and add made while disconnected', async (t) => {

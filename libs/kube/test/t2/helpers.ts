@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createKubeClient, deleteIfExists, type KubeObject, type LoadedKubeClient, Resources } from '../../src/index.ts';
 
@@ -166,4 +167,37 @@ export class CuttableProxy {
 /** The admin kubeconfig text with its server pointed at 127.0.0.1:`port` (the API server certificate covers 127.0.0.1). */
 export function kubeconfigVia(port: number, kubeconfig = kubeconfigPath()): string {
   return readFileSync(kubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${port}`);
+}
+
+/** An admin client, a test namespace, and a second client that reaches the apiserver through a CuttableProxy. */
+export interface ProxiedSetup {
+  readonly admin: LoadedKubeClient;
+  readonly viaProxy: LoadedKubeClient;
+  readonly ns: { name: string; cleanup: () => Promise<void> };
+  readonly proxy: CuttableProxy;
+  /** Closes the clients and the proxy, deletes the namespace and the temporary kubeconfig. */
+  close(): Promise<void>;
+}
+
+export async function proxiedSetup(prefix: string): Promise<ProxiedSetup> {
+  const admin = await adminClient();
+  const ns = await testNamespace(admin, prefix);
+  const proxy = new CuttableProxy(clusterOf().server);
+  await proxy.start();
+  const dir = mkdtempSync(join(tmpdir(), `kube-t2-${prefix}-`));
+  writeFileSync(join(dir, 'kubeconfig'), kubeconfigVia(proxy.port), { mode: 0o600 });
+  const viaProxy = await createKubeClient({ kubeconfig: join(dir, 'kubeconfig') });
+  return {
+    admin,
+    viaProxy,
+    ns,
+    proxy,
+    async close() {
+      viaProxy.close();
+      await proxy.stop();
+      await ns.cleanup();
+      admin.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

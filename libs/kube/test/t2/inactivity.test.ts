@@ -3,35 +3,23 @@
 // a relist; changes made while it was silent arrive.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createKubeClient, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
-import { adminClient, clusterOf, configMap, CuttableProxy, kubeconfigVia, testNamespace, waitUntil } from './helpers.ts';
+import { type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
+import { configMap, CuttableProxy, proxiedSetup, type ProxiedSetup, waitUntil } from './helpers.ts';
 
 describe('ListWatch against a real API server: half-open connection', () => {
   let admin: LoadedKubeClient;
   let viaProxy: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
   let proxy: CuttableProxy;
-  let dir: string;
+  let setup: ProxiedSetup | undefined;
 
   before(async () => {
-    admin = await adminClient();
-    ns = await testNamespace(admin, 'inactive');
-    proxy = new CuttableProxy(clusterOf().server);
-    await proxy.start();
-    dir = mkdtempSync(join(tmpdir(), 'kube-t2-inactive-'));
-    writeFileSync(join(dir, 'kubeconfig'), kubeconfigVia(proxy.port), { mode: 0o600 });
-    viaProxy = await createKubeClient({ kubeconfig: join(dir, 'kubeconfig') });
+    setup = await proxiedSetup('inactive');
+    ({ admin, viaProxy, ns, proxy } = setup);
   });
   after(async () => {
-    viaProxy?.close();
-    await proxy?.stop();
-    await ns?.cleanup();
-    admin?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await setup?.close();
   });
 
   it('reconnects after the inactivity timeout and delivers what changed meanwhile', async (t) => {
