@@ -23,7 +23,7 @@ esac
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
   shopt -s globstar nullglob
-  for dir in apps/* libs/* e2e bench tools; do
+  for dir in apps/* libs/* e2e bench tools deploy; do
     [ -d "$dir" ] || continue
     for f in "$dir"/$pattern; do files+=("$f"); done
   done

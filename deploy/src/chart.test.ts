@@ -1,0 +1,209 @@
+// The chart, rendered with the helm binary the project builds: lint, golden renders of notable value
+// sets, RBAC identical to the apps' rbac.yaml, clear failures for bad values, and no field the
+// controllers write. Needs .cache/bin/helm (bash tools/k8s/build-tools helm); fails naming it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectGolden } from '@portico/testing';
+import { CHART_DIR, REPO, RBAC_APPS, staleChartFiles } from './chart-files.ts';
+import { helm, helmTemplate, parseObjects, type K8sObject } from './helm.ts';
+
+const TESTDATA = join(REPO, 'deploy', 'testdata');
+const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+/** Value sets rendered to golden files: name -> values files and --set pairs. */
+const VALUE_SETS: Record<string, { values?: string[]; set?: string[]; namespace?: string }> = {
+  default: {},
+  custom: { values: ['deploy/testdata/values/custom.yaml'], namespace: 'portico' },
+  'netpol-only': { values: ['deploy/testdata/values/netpol-only.yaml'] },
+};
+
+function render(o: Parameters<typeof helmTemplate>[0]): K8sObject[] {
+  const r = helmTemplate(o);
+  assert.equal(r.code, 0, `helm template failed: ${r.stderr}`);
+  return parseObjects(r.stdout);
+}
+
+/** Every object the chart renders for a component, keyed "Kind/name". */
+function rbacOf(objects: readonly K8sObject[], app: string): Map<string, K8sObject> {
+  const out = new Map<string, K8sObject>();
+  for (const o of objects) {
+    if (!RBAC_KINDS.has(o.kind) || o.metadata.labels?.['app.kubernetes.io/name'] !== app) continue;
+    out.set(`${o.kind}/${o.metadata.name}`, o);
+  }
+  return out;
+}
+
+function withoutLabels(o: K8sObject): K8sObject {
+  const { labels: _labels, ...metadata } = o.metadata;
+  return { ...o, metadata: metadata as K8sObject['metadata'] };
+}
+
+function appRbac(app: string): K8sObject[] {
+  return parseObjects(readFileSync(join(REPO, 'apps', app, 'rbac.yaml'), 'utf8'));
+}
+
+const appsWithRbac = RBAC_APPS.filter((a) => existsSync(join(REPO, 'apps', a, 'rbac.yaml')));
+
+describe('chart files', () => {
+  it('files/rbac and the dashboard are current with their sources (node --import tsx deploy/src/sync-chart-files.ts)', () => {
+    assert.deepEqual(
+      staleChartFiles().map((f) => `${f.path} <- ${f.from}`),
+      [],
+    );
+  });
+
+  it('the chart version and appVersion follow package.json (the image tags build-all uses)', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const chart = readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8');
+    assert.match(chart, new RegExp(`^version: ${pkg.version.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(chart, new RegExp(`^appVersion: "${pkg.version.replace(/\./g, '\\.')}"$`, 'm'));
+  });
+});
+
+describe('helm lint', () => {
+  for (const [name, vs] of Object.entries(VALUE_SETS)) {
+    it(`is clean (--strict) with the ${name} values`, () => {
+      const args = ['lint', '--strict', CHART_DIR, '--namespace', vs.namespace ?? 'kube-system'];
+      for (const v of vs.values ?? []) args.push('--values', join(REPO, v));
+      const r = helm(args);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(r.stdout + r.stderr, /\[(WARNING|ERROR)\]/);
+    });
+  }
+});
+
+describe('helm template goldens', () => {
+  for (const [name, vs] of Object.entries(VALUE_SETS)) {
+    it(`renders the ${name} values as the golden file says`, () => {
+      const r = helmTemplate(vs);
+      assert.equal(r.code, 0, r.stderr);
+      expectGolden(join(TESTDATA, `${name}.golden`), r.stdout);
+    });
+  }
+});
+
+describe('RBAC comes from the apps, unchanged', () => {
+  it('at least servicelb-controller and netpol-agent have rbac.yaml', () => {
+    assert.ok(appsWithRbac.includes('servicelb-controller') && appsWithRbac.includes('netpol-agent'), appsWithRbac.join(','));
+  });
+
+  for (const app of appsWithRbac) {
+    it(`${app}: with defaults (kube-system) the rendered RBAC objects equal apps/${app}/rbac.yaml`, () => {
+      const objects = render({ set: enableAll() });
+      const got = rbacOf(objects, app);
+      const want = appRbac(app);
+      assert.deepEqual([...got.keys()].sort(), want.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+      for (const w of want) assert.deepEqual(withoutLabels(got.get(`${w.kind}/${w.metadata.name}`)!), w, `${w.kind}/${w.metadata.name}`);
+    });
+  }
+
+  it('servicelb-controller: namespaces move with the release and the LB namespace, rules do not change', () => {
+    const objects = render({ namespace: 'portico', set: ['serviceLB.namespace=lb-ns'] });
+    const got = rbacOf(objects, 'servicelb-controller');
+    const want = appRbac('servicelb-controller');
+    for (const w of want) {
+      const g = got.get(`${w.kind}/${w.metadata.name}`)!;
+      const inLb = (w.kind === 'Role' || w.kind === 'RoleBinding') && w.metadata.name === 'portico-servicelb-controller';
+      if (w.metadata.namespace) assert.equal(g.metadata.namespace, inLb ? 'lb-ns' : 'portico', `${w.kind}/${w.metadata.name}`);
+      for (const s of (g['subjects'] as { namespace: string }[] | undefined) ?? []) assert.equal(s.namespace, 'portico');
+      const rules = (g['rules'] as { resources: string[]; resourceNames?: string[] }[] | undefined) ?? [];
+      const wantRules = (w['rules'] as { resources: string[]; resourceNames?: string[] }[] | undefined) ?? [];
+      assert.equal(rules.length, wantRules.length);
+      rules.forEach((r, i) => {
+        const expected = r.resources.includes('namespaces') && r.resourceNames ? { ...wantRules[i], resourceNames: ['lb-ns'] } : wantRules[i];
+        assert.deepEqual(r, expected);
+      });
+    }
+  });
+
+  it('a chart file that drifts from the app is caught (the check is not vacuous)', () => {
+    // drifted-repo holds a servicelb-controller rbac.yaml with one verb added, and no other app.
+    const tampered = staleChartFiles(CHART_DIR, join(TESTDATA, 'drifted-repo')).map((f) => `${f.path} <- ${f.from}`);
+    assert.ok(tampered.includes('files/rbac/servicelb-controller.yaml <- apps/servicelb-controller/rbac.yaml'), tampered.join('; '));
+    assert.ok(tampered.includes('files/rbac/netpol-agent.yaml <- '), tampered.join('; '));
+  });
+});
+
+describe('bad values fail with a clear message', () => {
+  const cases: { name: string; set: string[]; message: RegExp }[] = [
+    { name: 'ServiceLB in both the servicelb-controller and the ccm', set: ['ccm.enabled=true', 'ccm.serviceLB.enabled=true'], message: /ServiceLB must have exactly one host/ },
+    { name: 'an unknown netpol profile', set: ['netpolAgent.profile=kube-router'], message: /netpolAgent\/profile|netpolAgent\.profile/ },
+    { name: 'a misspelt key', set: ['servicelbController.replica=2'], message: /additional properties? 'replica' not allowed|replica/ },
+    { name: 'a negative replica count', set: ['servicelbController.replicas=-1'], message: /servicelbController\/replicas|servicelbController\.replicas/ },
+    { name: 'an invalid LB namespace', set: ['serviceLB.namespace=Kube_System'], message: /serviceLB\/namespace|serviceLB\.namespace/ },
+    { name: 'a service CIDR that is not one', set: ['netpolAgent.serviceCIDRs[0]=10.43.0.0'], message: /netpolAgent\/serviceCIDRs\/0|serviceCIDRs/ },
+    { name: 'createNamespace for kube-system', set: ['serviceLB.createNamespace=true'], message: /must be a dedicated namespace/ },
+    { name: 'an extra argument that is not a flag', set: ['netpolAgent.extraArgs[0]=run'], message: /netpolAgent\/extraArgs\/0|extraArgs/ },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = helmTemplate({ set: c.set });
+      assert.notEqual(r.code, 0, `helm template accepted ${c.set.join(' ')}`);
+      assert.match(r.stderr, c.message);
+      assert.equal(r.stdout, '', 'nothing is rendered on failure');
+    });
+  }
+});
+
+describe('the chart leaves controller-written fields alone (Helm 4 applies server-side)', () => {
+  for (const [name, vs] of Object.entries(VALUE_SETS)) {
+    it(`${name}: no status, no svclb DaemonSet, no LoadBalancer Service`, () => {
+      for (const o of render(vs)) {
+        const id = `${o.kind}/${o.metadata.name}`;
+        assert.equal(o['status'], undefined, `${id} carries status`);
+        assert.ok(!(o.kind === 'DaemonSet' && o.metadata.name.startsWith('svclb-')), `${id} is the controller's`);
+        if (o.kind === 'Service') assert.notEqual((o['spec'] as { type?: string }).type, 'LoadBalancer', id);
+      }
+    });
+  }
+});
+
+describe('pods run with least privilege', () => {
+  it('controllers are non-root with a read-only root and no capabilities; netpol-agent adds only NET_ADMIN and NET_RAW', () => {
+    const objects = render({ set: enableAll() });
+    const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+    assert.ok(workloads.length >= 2);
+    for (const w of workloads) {
+      const pod = (w['spec'] as { template: { spec: PodSpec } }).template.spec;
+      for (const c of pod.containers) {
+        const sc = c.securityContext;
+        assert.equal(sc.readOnlyRootFilesystem, true, `${w.metadata.name}/${c.name}`);
+        assert.equal(sc.allowPrivilegeEscalation, false, `${w.metadata.name}/${c.name}`);
+        assert.deepEqual(sc.capabilities.drop, ['ALL']);
+        if (w.metadata.name === 'portico-netpol-agent') {
+          assert.deepEqual(sc.capabilities.add, ['NET_ADMIN', 'NET_RAW']);
+        } else {
+          assert.equal(sc.capabilities.add, undefined, `${w.metadata.name} adds capabilities`);
+          assert.equal(pod.securityContext.runAsNonRoot, true, w.metadata.name);
+        }
+      }
+    }
+  });
+
+  it('image references: ghcr.io/portico/<app>:<appVersion> by default; global.imageRegistry replaces every registry', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const def = render({});
+    const ctl = def.find((o) => o.kind === 'Deployment' && o.metadata.name === 'portico-servicelb-controller')!;
+    const c = (ctl['spec'] as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+    assert.equal(c.image, `ghcr.io/portico/servicelb-controller:${pkg.version}`);
+    assert.ok(c.args.includes(`--forwarder-image=ghcr.io/portico/lb-forwarder:${pkg.version}`), c.args.join(' '));
+    const mirrored = render({ set: ['global.imageRegistry=mirror.example:5000'] });
+    const images = mirrored.flatMap((o) => (o.kind === 'Deployment' || o.kind === 'DaemonSet' ? (o['spec'] as { template: { spec: PodSpec } }).template.spec.containers.flatMap((x) => [x.image, ...x.args.filter((a) => a.startsWith('--forwarder-image='))]) : []));
+    assert.ok(images.length >= 3);
+    for (const i of images) assert.match(i, /(^|=)mirror\.example:5000\/portico\//);
+  });
+});
+
+interface PodSpec {
+  securityContext: { runAsNonRoot?: boolean };
+  containers: { name: string; image: string; args: string[]; securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities: { drop?: string[]; add?: string[] } } }[];
+}
+
+/** --set pairs that enable every component whose RBAC file exists (ccm without ServiceLB). */
+function enableAll(): string[] {
+  const keys: Record<string, string> = { ccm: 'ccm', 'addon-manager': 'addonManager' };
+  return appsWithRbac.filter((a) => a in keys).map((a) => `${keys[a]}.enabled=true`);
+}
