@@ -139,9 +139,14 @@ function review(sa: string, checks: readonly Check[]): boolean[] {
       },
     };
   });
-  const out = JSON.parse(kubectl(['create', '-o', 'json', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }))) as { items: { status: { allowed: boolean } }[] };
-  assert.equal(out.items.length, checks.length);
-  return out.items.map((i) => i.status.allowed === true);
+  // One line per review, in order (kubectl prints each created object with the template).
+  const out = kubectl(['create', '-o', 'go-template={{.status.allowed}}{{"\\n"}}', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  const lines = out.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, checks.length, out);
+  return lines.map((l) => {
+    assert.match(l, /^(true|false)$/);
+    return l === 'true';
+  });
 }
 
 function describeCheck(c: Check): string {
