@@ -6,7 +6,7 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol'];
+const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon'];
 const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];
 
 export default [
