@@ -6,3 +6,4 @@ export * from './scan.ts';
 export * from './template.ts';
 export * from './manifest.ts';
 export * from './objectset.ts';
+export * from './helm.ts';
