@@ -75,7 +75,7 @@ export class ObjectSetWriter {
       try {
         res = await this.#client.resource(obj.apiVersion, obj.kind);
       } catch (err) {
-        failures.push({ what, message: errMsg(err), unknownKind: true });
+        failures.push({ what, message: `kind not served by the API server (${errMsg(err)})`, unknownKind: true });
         continue;
       }
       const desired = desiredObject(obj, addon, res.namespaced);

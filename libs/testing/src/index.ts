@@ -1,1 +1,2 @@
 export * from './golden.ts';
+export * from './t2.ts';
