@@ -66,6 +66,8 @@ function scopedRules(app: string): ScopedRule[] {
   const out: ScopedRule[] = [];
   for (const d of docs) {
     if (d.kind !== 'ClusterRole' && d.kind !== 'Role') continue;
+    // ccm installed next to servicelb-controller: its hosted-ServiceLB part is not rendered.
+    if (app === 'ccm' && d.metadata.name === 'portico-ccm-servicelb') continue;
     const lb = app === 'servicelb-controller' && d.kind === 'Role' && d.metadata.name === 'portico-servicelb-controller';
     const namespace = d.kind === 'Role' ? (lb ? LB_NS : NS) : undefined;
     for (const r of (d['rules'] as Rule[] | undefined) ?? []) {
@@ -96,7 +98,10 @@ function granted(rules: readonly ScopedRule[], c: Check): boolean {
   );
 }
 
-const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'clusterroles', 'customresourcedefinitions', 'persistentvolumes']);
+const CLUSTER_SCOPED = new Set([
+  'nodes', 'namespaces', 'persistentvolumes', 'clusterroles', 'clusterrolebindings', 'customresourcedefinitions', 'storageclasses',
+  'apiservices', 'priorityclasses', 'ingressclasses', 'validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'csidrivers', 'runtimeclasses',
+]);
 
 /** The request matrix for one app: every verb on every resource it names, plus Secrets and ConfigMaps. */
 function matrix(rules: readonly ScopedRule[]): Check[] {
@@ -112,11 +117,12 @@ function matrix(rules: readonly ScopedRule[]): Check[] {
   }
   resources.set('/secrets', { group: '', resource: 'secrets', names: new Set() });
   resources.set('/configmaps', { group: '', resource: 'configmaps', names: new Set() });
+  const verbs = [...new Set([...VERBS, ...rules.flatMap((r) => r.verbs)])];
   const checks: Check[] = [];
   for (const { group, resource, names } of resources.values()) {
     const scopes = CLUSTER_SCOPED.has(resource.split('/')[0]!) ? [undefined] : [NS, LB_NS, OTHER_NS];
     const nameVariants = [undefined, ...names, ...(names.size > 0 ? ['not-granted-name'] : [])];
-    for (const verb of VERBS) {
+    for (const verb of verbs) {
       for (const namespace of scopes) {
         for (const name of nameVariants) checks.push({ group, resource, verb, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) });
       }

@@ -135,7 +135,9 @@ is written for the defaults (every namespace kube-system); here only namespaces 
     ("Kind/name"), which go to the LB namespace;
   - ServiceAccount subjects point at the release namespace;
   - a rule on `namespaces` limited to resourceName kube-system is limited to the LB namespace instead.
-Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" ...)).
+Objects named in `skipObjects` ("Kind/name") are left out (ccm's hosted-ServiceLB part when ccm
+does not host ServiceLB).
+Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" ...) "skipObjects" (list ...)).
 */}}
 {{- define "portico.rbac" -}}
 {{- $ctx := .ctx -}}
@@ -145,13 +147,14 @@ Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" 
 {{- fail (printf "%s is missing from the chart: run `node --import tsx deploy/src/sync-chart-files.ts` (it copies apps/%s/rbac.yaml)" $path .app) -}}
 {{- end -}}
 {{- $lbObjects := .lbObjects | default list -}}
+{{- $skipObjects := .skipObjects | default list -}}
 {{- $lbNs := $ctx.Values.serviceLB.namespace -}}
 {{- range $doc := regexSplit "(?m)^---[ \t]*$" $raw -1 }}
 {{- $obj := fromYaml $doc }}
 {{- if hasKey $obj "Error" }}
 {{- fail (printf "%s: %s" $path (get $obj "Error")) }}
 {{- end }}
-{{- if $obj }}
+{{- if and $obj (not (has (printf "%s/%s" $obj.kind $obj.metadata.name) $skipObjects)) }}
 {{- $meta := $obj.metadata }}
 {{- $_ := set $meta "labels" (merge (dict) (include "portico.componentLabels" (dict "ctx" $ctx "app" $.app) | fromYaml) ($meta.labels | default dict)) }}
 {{- if hasKey $meta "namespace" }}
