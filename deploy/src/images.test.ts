@@ -49,6 +49,12 @@ describe('images', () => {
     assert.match(readFileSync(join(REPO, 'apps/netpol-agent/Dockerfile'), 'utf8'), /--no-install-recommends[\s\S]* iptables ipset;/);
   });
 
+  it('deploy/cleanup/netpol-cleanup.yaml uses the netpol-agent image of this version', () => {
+    const text = readFileSync(join(REPO, 'deploy/cleanup/netpol-cleanup.yaml'), 'utf8');
+    const images = [...text.matchAll(/image: (\S+)/g)].map((m) => m[1]);
+    assert.deepEqual(images, [`ghcr.io/portico/netpol-agent:${pkg.version}`, `ghcr.io/portico/netpol-agent:${pkg.version}`]);
+  });
+
   it("the chart's default images are ghcr.io/portico/<app> tagged with the chart appVersion = package.json version", () => {
     const values = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, { image?: { registry: string; repository: string; tag: string }; forwarderImage?: { registry: string; repository: string; tag: string } }>;
     for (const [app, key] of Object.entries(VALUE_KEYS)) {
