@@ -10,7 +10,7 @@ const env = { SRC_PORT: '80', SRC_RANGES: '0.0.0.0/0', DEST_PROTO: 'TCP', DEST_P
 function system(over: Partial<ForwarderSystem> = {}): { sys: ForwarderSystem; runner: RecordingRunner; logs: Sink } {
   const runner = new RecordingRunner();
   const logs = new Sink();
-  const sys: ForwarderSystem = { runner, sysctl: () => '1', execve: undefined, isExecutable: () => false, waitForSignal: async () => 'SIGTERM', logDestination: logs, ...over };
+  const sys: ForwarderSystem = { runner, sysctl: () => '1', writeSysctl: () => undefined, execve: undefined, isExecutable: () => false, waitForSignal: async () => 'SIGTERM', logDestination: logs, ...over };
   return { sys, runner, logs };
 }
 
@@ -77,4 +77,44 @@ test('run: when nothing can be forwarded the exit code is 1 and JSON logs say wh
   const lines = logs.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines[0]!['event'], 'starting');
   assert.ok(lines.some((l) => l['level'] === 'error' && /nothing can be forwarded/.test(String(l['msg']))));
+});
+
+test('enable-forwarding: writes 1 to each family\'s sysctl, reads it back, exits 0; nothing else runs', async () => {
+  const values = new Map<string, string>([['net.ipv4.ip_forward', '0'], ['net.ipv6.conf.all.forwarding', '0']]);
+  const { sys, runner, logs } = system({ sysctl: (n) => values.get(n), writeSysctl: (n, v) => void values.set(n, v) });
+  const i = io({});
+  assert.equal(await runProgram(createProgram(() => sys), ['enable-forwarding', '--families', 'IPv6,IPv4'], i), 0);
+  assert.deepEqual([...values.entries()], [['net.ipv4.ip_forward', '1'], ['net.ipv6.conf.all.forwarding', '1']]);
+  assert.deepEqual(runner.calls, [], 'no iptables call');
+  assert.deepEqual(logs.lines().map((l) => (JSON.parse(l) as { event: string; family: string }).family), ['IPv6', 'IPv4']);
+});
+
+test('enable-forwarding: a sysctl that cannot be written or does not stick exits 1 naming it; every family is tried', async () => {
+  const written: string[] = [];
+  const { sys, logs } = system({
+    sysctl: (n) => (n === 'net.ipv4.ip_forward' ? '0' : '1'),
+    writeSysctl: (n) => {
+      written.push(n);
+      if (n === 'net.ipv6.conf.all.forwarding') throw new Error("EROFS: read-only file system, open '/proc/sys/net/ipv6/conf/all/forwarding'");
+    },
+  });
+  const i = io({});
+  assert.equal(await runProgram(createProgram(() => sys), ['enable-forwarding', '--families', 'IPv4', '--families', 'IPv6'], i), 1);
+  assert.deepEqual(written, ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']);
+  const errors = logs.lines().map((l) => JSON.parse(l) as { event: string; msg: string });
+  assert.deepEqual(errors.map((e) => e.event), ['forwardingFailed', 'forwardingFailed']);
+  assert.match(errors[0]!.msg, /net\.ipv4\.ip_forward reads "0" after writing 1/);
+  assert.match(errors[1]!.msg, /net\.ipv6\.conf\.all\.forwarding cannot write: EROFS: read-only file system/);
+});
+
+test('enable-forwarding: no family or an unknown one exits 2 before touching anything', async () => {
+  let touched = false;
+  const make = () => createProgram(() => ((touched = true), system().sys));
+  const none = io({});
+  assert.equal(await runProgram(make(), ['enable-forwarding'], none), 2);
+  assert.match(none.stderr.text, /--families: no family given/);
+  const bad = io({});
+  assert.equal(await runProgram(make(), ['enable-forwarding', '--families', 'IPv4,IPX'], bad), 2);
+  assert.match(bad.stderr.text, /--families: "IPv4,IPX": each family must be IPv4 or IPv6/);
+  assert.equal(touched, false);
 });

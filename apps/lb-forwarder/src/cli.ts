@@ -4,7 +4,9 @@ import { createLogger, ExitCode, formatIssue, logLevelFlag, type Command, type C
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
 import { applyForwarding, renderForwarder, selectFamilies } from './forwarder.ts';
 import { DEFAULT_WAITER, handOff, NO_WAITER, waitForTermination, type Execve } from './handoff.ts';
-import { procSysctl, type SysctlReader } from './sysctl.ts';
+import { ForwardingInit } from '@portico/labels';
+import type { IPFamily } from '@portico/ip-selection';
+import { enableForwarding, procSysctl, procSysctlWriter, type SysctlReader, type SysctlWriter } from './sysctl.ts';
 
 const NAME = 'lb-forwarder';
 
@@ -12,6 +14,7 @@ const NAME = 'lb-forwarder';
 export interface ForwarderSystem {
   readonly runner: Runner;
   readonly sysctl: SysctlReader;
+  readonly writeSysctl: SysctlWriter;
   readonly execve: Execve | undefined;
   readonly isExecutable: (path: string) => boolean;
   readonly waitForSignal: () => Promise<string>;
@@ -31,7 +34,7 @@ function isExecutableFile(path: string): boolean {
 /** The real system. */
 export function realSystem(): ForwarderSystem {
   const execve = typeof process.execve === 'function' ? (process.execve.bind(process) as Execve) : undefined;
-  return { runner: nodeRunner(), sysctl: procSysctl(), execve, isExecutable: isExecutableFile, waitForSignal: () => waitForTermination() };
+  return { runner: nodeRunner(), sysctl: procSysctl(), writeSysctl: procSysctlWriter(), execve, isExecutable: isExecutableFile, waitForSignal: () => waitForTermination() };
 }
 
 const ENV_HELP = `Environment (klipper-lb's, read unchanged; K3s's svclb DaemonSet sets them):
@@ -128,13 +131,51 @@ skipped, as run would skip them, unless --all-families is given.`,
   };
 }
 
+function enableForwardingCommand(system: () => ForwarderSystem): Command {
+  return {
+    name: ForwardingInit.command,
+    summary: 'Turn on IP forwarding in this network namespace for the given families, then exit (svclb init container)',
+    details: `The init container of svclb pods when ServiceLB runs with --forwarding-mode=init-container
+(docs/servicelb.md, "Forwarding mode"): writes 1 to net.ipv4.ip_forward (IPv4) and
+net.ipv6.conf.all.forwarding (IPv6) of the pod's own network namespace, reads each back, and exits 0.
+The sysctls are per network namespace: the node's own settings are not touched. /proc/sys is
+read-only in an unprivileged container, so the container must be privileged. Exit 1 naming the
+sysctl when one cannot be set; exit 2 on bad flags.`,
+    flags: [
+      {
+        name: 'families',
+        type: 'list',
+        repeatable: true,
+        description: 'IP families to forward, comma-separated or repeated: IPv4, IPv6',
+        validate: (v: readonly string[]) => (v.every((f) => f === 'IPv4' || f === 'IPv6') ? undefined : 'each family must be IPv4 or IPv6'),
+      },
+      logLevelFlag(),
+    ],
+    run: (ctx) => {
+      const families = [...new Set((ctx.values['families'] as readonly string[] | undefined) ?? [])] as IPFamily[];
+      if (families.length === 0) {
+        ctx.io.stderr.write(`${NAME} ${ForwardingInit.command}: --families: no family given (want IPv4, IPv6 or both)\n`);
+        return ExitCode.usage;
+      }
+      const sys = system();
+      const log = createLogger({ app: NAME, level: ctx.values['log-level'] as LogLevel, ...(sys.logDestination ? { destination: sys.logDestination } : {}) });
+      const results = enableForwarding(families, sys.sysctl, sys.writeSysctl);
+      for (const r of results) {
+        if (r.ok) log.info({ event: 'forwardingEnabled', family: r.family, sysctl: r.sysctl }, `${r.sysctl} = 1`);
+        else log.error({ event: 'forwardingFailed', family: r.family, sysctl: r.sysctl, reason: r.reason }, `cannot turn on ${r.family} forwarding: ${r.sysctl} ${r.reason}`);
+      }
+      return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failure;
+    },
+  };
+}
+
 /** The command-line interface; `system` is called lazily, only by commands that need it. */
 export function createProgram(system: () => ForwarderSystem = realSystem): Program {
   return {
     name: NAME,
     summary: 'klipper-lb compatible forwarder: DNAT from the pod port to the Service, then a minimal waiter',
     defaultCommand: 'run',
-    commands: [runCommand(system), renderCommand(system)],
+    commands: [runCommand(system), renderCommand(system), enableForwardingCommand(system)],
   };
 }
 

@@ -4,8 +4,8 @@ import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { createLogger, parseFlags, Registry } from '@portico/service-kit';
 import { createApp, type App } from './app.ts';
 import { runConfigFrom, runFlags, type RunConfig } from './config.ts';
-import { MetricNames } from './metrics.ts';
-import { eventually, LB_NS, node, RecordingEvents, service } from './testkit.ts';
+import { MetricNames } from '@portico/servicelb-runtime';
+import { eventually, LB_NS, node, RecordingEvents, service } from '@portico/servicelb-runtime/testing';
 
 function runConfig(argv: string[]): RunConfig {
   const parsed = parseFlags(runFlags, [...argv, '--lb-namespace', LB_NS, '--metrics-addr', '0', '--resync-period', '0'], {});

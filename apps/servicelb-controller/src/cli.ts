@@ -3,8 +3,8 @@
 import { createKubeClient, KubeConfigError } from '@portico/kube';
 import { createLogger, createRegistry, ExitCode, formatIssue, handleShutdown, type CommandContext, type Program } from '@portico/service-kit';
 import { createApp } from './app.ts';
+import { renderServiceLBCommand } from '@portico/servicelb-runtime';
 import { renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
-import { runRender } from './render.ts';
 
 const NAME = 'servicelb-controller';
 
@@ -56,7 +56,7 @@ export const program: Program = {
       summary: 'Print the DaemonSets and Service statuses the controller would write for snapshot files, with no cluster access',
       args: '[FILE...]',
       flags: renderFlags,
-      run: (ctx) => runRender(ctx, NAME),
+      run: (ctx) => renderServiceLBCommand(ctx, NAME),
     },
   ],
 };

@@ -29,7 +29,7 @@ describe('run config', () => {
 
   it('defaults: K3s ServiceLB settings, Portico forwarder image, leader election on', () => {
     const c = config([]);
-    assert.deepEqual(c.core, { namespace: 'kube-system', image: DEFAULT_FORWARDER_IMAGE, defaultPriorityClassName: 'system-node-critical', program: 'k3s', rootless: false });
+    assert.deepEqual(c.core, { namespace: 'kube-system', image: DEFAULT_FORWARDER_IMAGE, defaultPriorityClassName: 'system-node-critical', program: 'k3s', rootless: false, forwardingMode: 'init-container' });
     assert.equal(DEFAULT_FORWARDER_IMAGE, `ghcr.io/portico/lb-forwarder:${VERSION}`);
     assert.equal(c.metricsAddr, ':10270');
     assert.equal(c.leaderElect, true);
@@ -46,6 +46,7 @@ describe('run config', () => {
     const env = {
       PORTICO_LB_NAMESPACE: 'svclb',
       PORTICO_FORWARDER_IMAGE: 'rancher/klipper-lb:v0.4.17',
+      PORTICO_FORWARDING_MODE: 'sysctls',
       PORTICO_DEFAULT_PRIORITY_CLASS: '',
       PORTICO_PROGRAM: 'rke2',
       PORTICO_ROOTLESS: 'true',
@@ -63,7 +64,7 @@ describe('run config', () => {
       PORTICO_LOG_LEVEL: 'debug',
     };
     const c = config([], env);
-    assert.deepEqual(c.core, { namespace: 'svclb', image: 'rancher/klipper-lb:v0.4.17', defaultPriorityClassName: '', program: 'rke2', rootless: true });
+    assert.deepEqual(c.core, { namespace: 'svclb', image: 'rancher/klipper-lb:v0.4.17', defaultPriorityClassName: '', program: 'rke2', rootless: true, forwardingMode: 'sysctls' });
     assert.equal(c.leaderElect, false);
     assert.equal(c.leaseName, 'my-lease');
     assert.equal(c.leaseNamespace, 'portico', 'POD_NAMESPACE');
@@ -87,6 +88,8 @@ describe('run: bad values exit 2, one line per problem naming the flag and the v
     [['--lb-namespace', 'Kube_System'], /^servicelb-controller run: invalid --lb-namespace \/ PORTICO_LB_NAMESPACE: "Kube_System": /],
     [['--forwarder-image', 'bad image'], /^servicelb-controller run: invalid --forwarder-image \/ PORTICO_FORWARDER_IMAGE: "bad image": /],
     [['--default-priority-class', 'Not Valid'], /^servicelb-controller run: invalid --default-priority-class \/ PORTICO_DEFAULT_PRIORITY_CLASS: "Not Valid": /],
+    [['--forwarding-mode', 'magic'], /^servicelb-controller run: invalid --forwarding-mode \/ PORTICO_FORWARDING_MODE: "magic": must be one of sysctls, init-container/],
+    [['--forwarder-image', 'rancher/klipper-lb:v0.4.17'], /^servicelb-controller run: invalid --forwarding-mode \/ PORTICO_FORWARDING_MODE: "init-container": needs Portico's lb-forwarder image/],
     [['--program', 'k3s.io'], /^servicelb-controller run: invalid --program \/ PORTICO_PROGRAM: "k3s.io": /],
     [['--rootless=maybe'], /^servicelb-controller run: invalid --rootless \/ PORTICO_ROOTLESS: "maybe": /],
     [['--leader-elect=perhaps'], /^servicelb-controller run: invalid --leader-elect \/ PORTICO_LEADER_ELECT: "perhaps": /],

@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { EventReason } from '@portico/labels';
 import { SERVICE_STATES } from '@portico/servicelb';
 import { FIELD_MANAGER, renderFlags, runFlags } from './config.ts';
-import { MetricNames } from './metrics.ts';
+import { MetricNames } from '@portico/servicelb-runtime';
 
 // The "Controller" section of docs/servicelb.md is the reference for flags, metrics, the field
 // manager and RBAC (STYLE rule 11): checked against the code in both directions where it can be.

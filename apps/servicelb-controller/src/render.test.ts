@@ -11,7 +11,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { runProgram } from '@portico/service-kit';
 import { shuffled, Sink } from '@portico/testing';
 import { program } from './cli.ts';
-import { runRender } from './render.ts';
+import { renderServiceLBCommand } from '@portico/servicelb-runtime';
 
 // `render` against the core engineer's scenario fixtures (libs/servicelb/testdata/scenarios): the
 // CLI, libs/kube's snapshot loader and the core together must print exactly the core's golden
@@ -23,7 +23,12 @@ const scenariosDir = join(repo, 'libs/servicelb/testdata/scenarios');
 const GOLDEN_NOW = '2026-03-01T12:00:00Z';
 const GOLDEN_IMAGE = 'rancher/klipper-lb:v0.4.17';
 /** Scenarios whose golden file was made with a non-default config, and the flags that give it. */
-const scenarioFlags: Record<string, string[]> = { rootless: ['--rootless'] };
+const scenarioFlags: Record<string, string[]> = {
+  rootless: ['--rootless'],
+  'forwarding-init-container': ['--forwarder-image', 'ghcr.io/portico/lb-forwarder:0.1.0', '--forwarding-mode', 'init-container'],
+};
+/** The flags that render a scenario as its golden file was made (K3s's image and forwarding form unless the scenario says otherwise). */
+const flagsOf = (name: string): string[] => ['--now', GOLDEN_NOW, ...(scenarioFlags[name]?.includes('--forwarder-image') ? [] : ['--forwarder-image', GOLDEN_IMAGE, '--forwarding-mode', 'sysctls']), ...(scenarioFlags[name] ?? [])];
 
 const scenarios = readdirSync(scenariosDir)
   .filter((f) => f.endsWith('.yaml'))
@@ -42,7 +47,7 @@ async function render(args: string[], stdin?: string): Promise<{ code: number; o
     const { parseFlags } = await import('@portico/service-kit');
     const parsed = parseFlags(command.flags, args, {});
     assert.ok(parsed.ok);
-    code = await runRender({ values: parsed.values, positionals: parsed.positionals, io: { stdout, stderr, env: {} } }, program.name, Readable.from([stdin]));
+    code = await renderServiceLBCommand({ values: parsed.values, positionals: parsed.positionals, io: { stdout, stderr, env: {} } }, program.name, Readable.from([stdin]));
   }
   return { code, out: stdout.text, err: stderr.text };
 }
@@ -58,7 +63,7 @@ describe('render with the core scenario fixtures', () => {
   for (const name of scenarios) {
     it(`${name}: prints the core's golden output, for any split and order of the input files`, async () => {
       const file = join(scenariosDir, `${name}.yaml`);
-      const flags = ['--now', GOLDEN_NOW, '--forwarder-image', GOLDEN_IMAGE, ...(scenarioFlags[name] ?? [])];
+      const flags = flagsOf(name);
       const whole = await render([...flags, '--snapshot', file]);
       assert.equal(whole.err, '');
       assert.equal(whole.code, 0);
@@ -138,7 +143,7 @@ describe('render as a process', () => {
       ].join('\n'),
     );
     const file = join(scenariosDir, 'local-policy.yaml');
-    const args = ['--import', guard, '--import', 'tsx', main, 'render', '--forwarder-image', GOLDEN_IMAGE, '--now', GOLDEN_NOW, file];
+    const args = ['--import', guard, '--import', 'tsx', main, 'render', '--forwarder-image', GOLDEN_IMAGE, '--forwarding-mode', 'sysctls', '--now', GOLDEN_NOW, file];
     const first = await exec(node, args, { cwd: repo });
     const second = await exec(node, args, { cwd: repo });
     assert.equal(first.stdout, readFileSync(join(scenariosDir, 'local-policy.golden'), 'utf8'));

@@ -142,6 +142,17 @@ export const ForwardingSysctl = Object.freeze({
   IPv6: 'net.ipv6.conf.all.forwarding',
 });
 
+/**
+ * The init container svclb pods get with `--forwarding-mode=init-container` (Portico addition: K3s
+ * sets the forwarding sysctls as pod sysctls instead, which only K3s's kubelet admits). The
+ * container runs the forwarder image's `enable-forwarding` command for the Service's families.
+ */
+export const ForwardingInit = Object.freeze({
+  containerName: 'enable-forwarding',
+  command: 'enable-forwarding',
+  familiesFlag: '--families',
+});
+
 /** Kubernetes Event reasons, exactly as K3s and the upstream controllers emit them. */
 export const EventReason = Object.freeze({
   // service-lb-controller (servicelb.go)

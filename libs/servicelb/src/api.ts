@@ -35,7 +35,22 @@ export interface ServiceLBConfig {
    * @default false
    */
   readonly rootless: boolean;
+  /**
+   * How svclb pods get IP forwarding on in their own network namespace:
+   * - `sysctls`: K3s's form, pod `securityContext.sysctls` (`net.ipv4.ip_forward`,
+   *   `net.ipv6.conf.all.forwarding`). Only a kubelet that allows these unsafe sysctls (K3s's does)
+   *   admits such pods; any other kubelet at defaults rejects them with `SysctlForbidden`.
+   * - `init-container`: no pod sysctls; a privileged init container of the forwarder image runs
+   *   `enable-forwarding` (writes the same sysctls in the pod's network namespace, then exits).
+   *   Works with any kubelet; needs Portico's lb-forwarder image (klipper-lb has no such command).
+   * @default 'sysctls'
+   */
+  readonly forwardingMode: ForwardingMode;
 }
+
+/** The values of {@link ServiceLBConfig.forwardingMode}. */
+export const FORWARDING_MODES = ['sysctls', 'init-container'] as const;
+export type ForwardingMode = (typeof FORWARDING_MODES)[number];
 
 /**
  * Everything the core reads. Order does not matter: the output is the same for any permutation.

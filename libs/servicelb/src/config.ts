@@ -1,5 +1,5 @@
 import { DEFAULT_PROGRAM, isValidProgram, ServiceLB } from '@portico/labels';
-import type { Problem, ServiceLBConfig } from './api.ts';
+import { FORWARDING_MODES, type Problem, type ServiceLBConfig } from './api.ts';
 import { isDnsLabel, isDnsSubdomain } from './validation.ts';
 
 /** K3s's defaults (cloudprovider.go `Config` with no cloud-config file). */
@@ -9,6 +9,7 @@ export const DEFAULT_CONFIG: ServiceLBConfig = Object.freeze({
   defaultPriorityClassName: ServiceLB.defaultPriorityClassName,
   program: DEFAULT_PROGRAM,
   rootless: false,
+  forwardingMode: 'sysctls',
 });
 
 /** {@link DEFAULT_CONFIG} with `overrides` applied, frozen. Does not validate (see {@link validateConfig}). */
@@ -33,6 +34,15 @@ export function validateConfig(config: ServiceLBConfig): Problem[] {
   }
   if (!isValidProgram(config.program)) {
     problems.push({ field: 'program', value: config.program, reason: 'must be a DNS-1123 label' });
+  }
+  if (!(FORWARDING_MODES as readonly string[]).includes(config.forwardingMode)) {
+    problems.push({ field: 'forwardingMode', value: config.forwardingMode, reason: `must be one of ${FORWARDING_MODES.join(', ')}` });
+  } else if (config.forwardingMode === 'init-container' && /(^|\/)klipper-lb(:|@|$)/.test(config.image)) {
+    problems.push({
+      field: 'forwardingMode',
+      value: config.forwardingMode,
+      reason: `needs Portico's lb-forwarder image (its enable-forwarding command); ${config.image} has none: use sysctls with klipper-lb`,
+    });
   }
   return problems;
 }

@@ -80,6 +80,23 @@ describe('buildDaemonSet: pod template (spec §5.3)', () => {
   for (const c of sysctlCases) {
     it(`sysctls: ${c.name}`, () => assert.deepEqual(podSpec(build(svc('web', { ipFamilies: c.families, clusterIPs: [] }))).securityContext, c.want));
   }
+  const initConfig = serviceLBConfig({ image: 'ghcr.io/portico/lb-forwarder:1.0.0', forwardingMode: 'init-container' });
+  const initCases: { name: string; families: string[]; args: string[] | undefined }[] = [
+    { name: 'IPv4 only enables IPv4 forwarding', families: ['IPv4'], args: ['enable-forwarding', '--families', 'IPv4'] },
+    { name: 'dual-stack IPv6-primary keeps ipFamilies order', families: ['IPv6', 'IPv4'], args: ['enable-forwarding', '--families', 'IPv6,IPv4'] },
+    { name: 'no ipFamilies: no init container', families: [], args: undefined },
+  ];
+  for (const c of initCases) {
+    it(`init-container forwarding: ${c.name}; never pod sysctls`, () => {
+      const spec = podSpec(build(svc('web', { ipFamilies: c.families, clusterIPs: [] }), { config: initConfig }));
+      assert.deepEqual(spec.securityContext, {});
+      if (c.args === undefined) return assert.equal(spec.initContainers, undefined);
+      assert.deepEqual(spec.initContainers, [
+        { args: c.args, image: 'ghcr.io/portico/lb-forwarder:1.0.0', imagePullPolicy: 'IfNotPresent', name: 'enable-forwarding', securityContext: { privileged: true } },
+      ]);
+      assert.ok(isCanonical(spec.initContainers));
+    });
+  }
   it('tolerations: the two defaults first, then the annotation ones in order', () => {
     const s = svc('web', { annotations: { [names.tolerationsAnnotation]: '[{"key":"b","operator":"Exists"},{"key":"a","operator":"Equal","value":"x","effect":"NoSchedule"}]' } });
     assert.deepEqual(podSpec(build(s)).tolerations, [

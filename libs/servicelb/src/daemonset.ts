@@ -1,10 +1,10 @@
-import { ForwardingSysctl, Kube, KlipperEnv, ServiceLB, type ProgramNames } from '@portico/labels';
+import { ForwardingInit, ForwardingSysctl, Kube, KlipperEnv, ServiceLB, type ProgramNames } from '@portico/labels';
 import type { Problem, ServiceLBConfig } from './api.ts';
 import { daemonSetName } from './names.ts';
 import { EXCLUDE_LABEL_FALSE_VALUES, nodeSelectorFor } from './nodes.ts';
 import { sourceRanges } from './source-ranges.ts';
 import { DEFAULT_TOLERATIONS, parseTolerationsAnnotation } from './tolerations.ts';
-import type { DaemonSet, EnvVar, Service, SvclbContainer, Toleration } from './types.ts';
+import type { DaemonSet, EnvVar, ForwardingInitContainer, Service, SvclbContainer, Toleration } from './types.ts';
 import { isDnsSubdomain } from './validation.ts';
 
 /**
@@ -25,6 +25,7 @@ const EXCLUSION_AFFINITY = deepFreeze({
 // Parts every svclb DaemonSet shares. Frozen and shared between the objects the core returns (fewer
 // allocations for 10,000 Services); nothing in Portico mutates emitted objects.
 const NET_ADMIN = deepFreeze({ capabilities: { add: ['NET_ADMIN'] } });
+const PRIVILEGED = deepFreeze({ privileged: true as const });
 const UPDATE_STRATEGY = deepFreeze({ rollingUpdate: { maxUnavailable: 1 }, type: 'RollingUpdate' });
 const HOST_IPS_ENV: EnvVar = deepFreeze({ name: KlipperEnv.destIPs, valueFrom: { fieldRef: { fieldPath: 'status.hostIPs' } } });
 const SYSCTL_IPV4 = deepFreeze({ name: ForwardingSysctl.IPv4, value: '1' });
@@ -128,10 +129,27 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
   });
 
   const sysctls: { name: string; value: string }[] = [];
+  const families: string[] = [];
   for (const family of svc.spec?.ipFamilies ?? []) {
     if (family === 'IPv4') sysctls.push(SYSCTL_IPV4);
     else if (family === 'IPv6') sysctls.push(SYSCTL_IPV6);
+    else continue;
+    families.push(family);
   }
+  // init-container mode: the same sysctls, written by a privileged init container in the pod's own
+  // network namespace instead of by the kubelet (which refuses unsafe sysctls unless allowed).
+  const initContainers: ForwardingInitContainer[] | undefined =
+    config.forwardingMode === 'init-container' && families.length > 0
+      ? [
+          {
+            args: [ForwardingInit.command, ForwardingInit.familiesFlag, families.join(',')],
+            image: config.image,
+            imagePullPolicy: 'IfNotPresent',
+            name: ForwardingInit.containerName,
+            securityContext: PRIVILEGED,
+          },
+        ]
+      : undefined;
   const tolerations = [...DEFAULT_TOLERATIONS, ...tol.tolerations];
   const nodeSelector = nodeSelectorFor(svc.metadata?.labels, ctx.allowList, names);
   const selectorLabels = { [ServiceLB.appLabel]: name };
@@ -153,9 +171,10 @@ export function buildDaemonSet(svc: Service, ctx: DaemonSetContext): DaemonSetRe
           affinity: EXCLUSION_AFFINITY,
           automountServiceAccountToken: false,
           containers,
+          ...(initContainers ? { initContainers } : {}),
           ...(nodeSelector ? { nodeSelector } : {}),
           ...(priorityClassName !== '' ? { priorityClassName } : {}),
-          securityContext: sysctls.length > 0 ? { sysctls } : {},
+          securityContext: sysctls.length > 0 && !initContainers ? { sysctls } : {},
           serviceAccountName: ServiceLB.serviceAccountName,
           tolerations,
         },

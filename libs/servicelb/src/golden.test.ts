@@ -20,6 +20,7 @@ const NOW = '2026-03-01T12:00:00Z';
 /** Config per scenario where it is not the K3s default. */
 const configs: Record<string, Partial<ServiceLBConfig>> = {
   rootless: { rootless: true },
+  'forwarding-init-container': { forwardingMode: 'init-container', image: 'ghcr.io/portico/lb-forwarder:0.1.0' },
 };
 
 function load(path: string): unknown[] {
@@ -37,7 +38,7 @@ const scenarios = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) =>
 
 describe('golden scenarios', () => {
   it('the scenario set is complete and every golden file has a scenario', () => {
-    for (const required of ['cluster-policy', 'local-policy', 'dual-stack', 'ipv6-only', 'source-ranges', 'tolerations', 'priority-class', 'allow-list-pools', 'enablelb-false', 'exclude-label', 'external-ips', 'rootless', 'load-balancer-class', 'port-conflict', 'no-eligible-nodes', 'long-names', 'mixed-protocol', 'local-no-node-ports', 'orphans']) {
+    for (const required of ['cluster-policy', 'local-policy', 'dual-stack', 'ipv6-only', 'source-ranges', 'tolerations', 'priority-class', 'allow-list-pools', 'enablelb-false', 'exclude-label', 'external-ips', 'rootless', 'load-balancer-class', 'port-conflict', 'no-eligible-nodes', 'long-names', 'mixed-protocol', 'local-no-node-ports', 'orphans', 'forwarding-sysctls', 'forwarding-init-container']) {
       assert.ok(scenarios.includes(required), `missing scenario ${required}.yaml`);
     }
     if (process.env['UPDATE_GOLDEN'] === '1') return;

@@ -33,7 +33,7 @@ export type {
   ServiceState,
   StatusPlan,
 } from './api.ts';
-export { SERVICE_STATES } from './api.ts';
+export { FORWARDING_MODES, SERVICE_STATES, type ForwardingMode } from './api.ts';
 export type {
   AnyObject,
   Condition,
@@ -41,6 +41,7 @@ export type {
   DaemonSet,
   EndpointSlice,
   EnvVar,
+  ForwardingInitContainer,
   LoadBalancerIngress,
   Meta,
   Node,

@@ -175,6 +175,15 @@ export interface SvclbContainer {
   readonly securityContext: { readonly capabilities: { readonly add: readonly string[] } };
 }
 
+/** The init container of `init-container` forwarding mode (see ServiceLBConfig.forwardingMode). */
+export interface ForwardingInitContainer {
+  readonly args: readonly string[];
+  readonly image: string;
+  readonly imagePullPolicy: 'IfNotPresent';
+  readonly name: string;
+  readonly securityContext: { readonly privileged: true };
+}
+
 /** A node-affinity requirement (`NodeSelectorRequirement`). */
 export interface NodeSelectorRequirement {
   readonly key: string;
@@ -205,6 +214,7 @@ export interface DaemonSet {
         };
         readonly automountServiceAccountToken?: boolean;
         readonly containers?: readonly SvclbContainer[];
+        readonly initContainers?: readonly ForwardingInitContainer[];
         readonly nodeSelector?: Readonly<Record<string, string>>;
         readonly priorityClassName?: string;
         readonly securityContext?: { readonly sysctls?: readonly { readonly name: string; readonly value: string }[] };

@@ -1,4 +1,4 @@
-// The list-watch caches servicelb-controller keeps, and the snapshot it hands to the core.
+// The list-watch caches the ServiceLB controller keeps, and the snapshot it hands to the core.
 //
 // What is watched, and why (spec §3.3 plus Portico fixes):
 //  - Services, all namespaces: the controller drives DaemonSets from Service events itself (K3s gets

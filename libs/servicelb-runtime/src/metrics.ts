@@ -1,4 +1,4 @@
-// The metrics servicelb-controller defines, in one place (STYLE rule 11). docs/servicelb.md lists
+// The metrics the ServiceLB controller defines (servicelb-controller, and ccm when it hosts ServiceLB), in one place (STYLE rule 11). docs/servicelb.md lists
 // the same names; metrics.test.ts checks both directions.
 
 import { Counter, Gauge, Histogram, metricName, type Registry } from '@portico/service-kit';

@@ -1,4 +1,4 @@
-// Test helpers for servicelb-controller's unit tests: object builders, a recording Event sink and a
+// Test helpers for the ServiceLB runtime's and its apps' unit tests: object builders, a recording Event sink and a
 // controller wired to libs/kube's FakeKube (an in-memory API server with real list-watch, apply,
 // patch and finalizer semantics). Not part of the binary (only *.test.ts import it).
 

@@ -1,6 +1,7 @@
-// Every write servicelb-controller makes to the API server, in one place: what verb, which
-// resource, and how "nothing to do" is told apart from "done". RBAC (rbac.yaml) grants exactly the
-// verbs used here; docs/servicelb.md ("Controller", RBAC) lists them.
+// Every write the ServiceLB controller makes to the API server, in one place: what verb, which
+// resource, and how "nothing to do" is told apart from "done". RBAC (apps/servicelb-controller/rbac.yaml,
+// and the ServiceLB part of apps/ccm/rbac.yaml) grants exactly the verbs used here; docs/servicelb.md
+// ("Controller", RBAC) lists them.
 //
 //  DaemonSets        server-side apply (PATCH, field manager FIELD_MANAGER, force), DELETE;
 //                    a PUT only to repair a DaemonSet with fields another manager owns (below)
@@ -60,7 +61,7 @@ export function labelsCover(labels: Readonly<Record<string, string>> | undefined
 /**
  * The first path where `live` does not say what `desired` says, or undefined when it does. `live`
  * may carry extra fields (API defaults), with these exceptions, which are ours whole: the pod
- * template's nodeSelector must have exactly the desired keys, priorityClassName and
+ * template's nodeSelector must have exactly the desired keys, priorityClassName, initContainers and
  * securityContext.sysctls must be absent when not desired, and every list must have the desired
  * length (extra containers, env entries or tolerations count as a difference).
  */
@@ -82,7 +83,7 @@ export function daemonSetDifference(desired: unknown, live: unknown, path = ''):
       if (d) return d;
     }
     if (path === '.spec.template.spec') {
-      for (const k of ['nodeSelector', 'priorityClassName']) if (dl[k] === undefined && ll[k] !== undefined) return `${path}.${k}`;
+      for (const k of ['nodeSelector', 'priorityClassName', 'initContainers']) if (dl[k] === undefined && ll[k] !== undefined) return `${path}.${k}`;
     }
     if (path === '.spec.template.spec.nodeSelector' && Object.keys(ll).length !== Object.keys(dl).length) return path;
     if (path === '.spec.template.spec.securityContext' && dl['sysctls'] === undefined && ll['sysctls'] !== undefined) return `${path}.sysctls`;
