@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     await Promise.all(watches.map((w) => w.waitForSync({ timeoutMs: 30_000 })));
 
     const ctl = await suite.startController({ identity: 'bench', logLevel: 'info' });
-    await ctl.waitReady();
+    await ctl.ready();
     await waitFor(async () => {
       if ((await ctl.metric('portico_servicelb_leader')) !== 1) throw new Error('not leading yet');
     }, 'the controller to lead');

@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseFlags, runProgram } from '@portico/service-kit';
-import { Sink } from '@portico/testing';
+import { parsedConfig, runCli } from '@portico/servicelb-runtime/testing';
 import { program } from './cli.ts';
 import { DEFAULT_FORWARDER_IMAGE, DEFAULT_LEASE_NAME, runConfigFrom, runFlags, VERSION, type RunConfig } from './config.ts';
 
-function config(argv: string[], env: Record<string, string> = {}): RunConfig {
-  const parsed = parseFlags(runFlags, argv, env);
-  assert.ok(parsed.ok, JSON.stringify(parsed));
-  const r = runConfigFrom(parsed.values, env);
-  assert.ok(r.ok, JSON.stringify(r));
-  return r.config;
-}
-
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string[] }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await runProgram(program, argv, { stdout, stderr, env });
-  return { code, out: stdout.text, err: stderr.lines() };
-}
+const config = (argv: string[], env: Record<string, string> = {}): RunConfig => parsedConfig(runFlags, runConfigFrom, argv, env);
+const run = (argv: string[], env: Record<string, string> = {}) => runCli(program, argv, env);
 
 describe('run config', () => {
   it('VERSION is the release in the root package.json (it names the default forwarder image)', () => {

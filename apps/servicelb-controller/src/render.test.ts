@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runProgram } from '@portico/service-kit';
-import { shuffled, Sink } from '@portico/testing';
+import { shuffled, Sink, writeClientNodeGuard } from '@portico/testing';
 import { program } from './cli.ts';
 import { renderServiceLBCommand } from '@portico/servicelb-runtime';
 
@@ -130,18 +130,7 @@ describe('render as a process', () => {
   const main = join(repo, 'apps/servicelb-controller/src/main.ts');
 
   it('never loads @kubernetes/client-node and prints the same bytes on every run', async () => {
-    // A module hook that fails the process if anything resolves client-node.
-    const guard = join(tmp, 'guard.mjs');
-    writeFileSync(
-      guard,
-      [
-        "import { registerHooks } from 'node:module';",
-        'registerHooks({ resolve(specifier, context, next) {',
-        "  if (specifier === '@kubernetes/client-node' || specifier.startsWith('@kubernetes/client-node/')) throw new Error('render loaded @kubernetes/client-node');",
-        '  return next(specifier, context);',
-        '} });',
-      ].join('\n'),
-    );
+    const guard = writeClientNodeGuard(tmp);
     const file = join(scenariosDir, 'local-policy.yaml');
     const args = ['--import', guard, '--import', 'tsx', main, 'render', '--forwarder-image', GOLDEN_IMAGE, '--forwarding-mode', 'sysctls', '--now', GOLDEN_NOW, file];
     const first = await exec(node, args, { cwd: repo });

@@ -109,6 +109,12 @@ export const Kube = Object.freeze({
   criticalAddonsOnlyTaint: 'CriticalAddonsOnly',
 });
 
+/** Cloud controller manager constants (upstream kubernetes/cloud-provider). */
+export const CloudNode = Object.freeze({
+  /** Event source component of the upstream cloud-node controller (spec §9.3). */
+  controllerName: 'cloud-node-controller',
+});
+
 /** ServiceLB constants (servicelb.go). */
 export const ServiceLB = Object.freeze({
   /** Controller name: event source component, field manager base, lease name base. */
@@ -168,6 +174,8 @@ export const EventReason = Object.freeze({
   DeleteLoadBalancerFailed: 'DeleteLoadBalancerFailed',
   // cloud-node-controller
   Synced: 'Synced',
+  /** A Node tainted uninitialized that has no usable address (Portico addition; K3s only logs). */
+  NoUsableAddress: 'NoUsableAddress',
   // Portico additions (K3s has no reason for these; see docs)
   /** A Service no node can serve (no eligible node, or every eligible node has the hostPort taken). */
   NoEligibleNodes: 'NoEligibleNodes',

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { programNames } from '@portico/labels';
-import { createLogger, Registry } from '@portico/service-kit';
+import { createLogger, parseFlags, Registry, runProgram, type FlagSpec, type FlagValues, type Program } from '@portico/service-kit';
 import { serviceLBConfig, type ServiceLBConfig } from '@portico/servicelb';
 import { FIELD_MANAGER } from './config.ts';
 import { ServiceLBController, type EventSink } from './controller.ts';
@@ -214,3 +214,26 @@ export async function settled(h: Harness, timeoutMs = 5000): Promise<void> {
 
 export const svcRes = Resources.Service;
 export const dsRes = Resources.DaemonSet;
+
+/** Runs a CLI program in-process; stdout as text, stderr as lines. */
+export async function runCli(program: Program, argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (into: string[]) => ({ write: (s: string) => (into.push(s), true) });
+  const code = await runProgram(program, argv, { stdout: sink(out), stderr: sink(err), env });
+  return { code, out: out.join(''), err: err.join('').split('\n').filter((l) => l.length > 0) };
+}
+
+/** Parses `argv` against `specs` and builds the app's config with `from`; fails the test on any problem. */
+export function parsedConfig<C>(
+  specs: readonly FlagSpec[],
+  from: (values: FlagValues, env: Record<string, string>) => { readonly ok: true; readonly config: C } | { readonly ok: false; readonly issues: readonly unknown[] },
+  argv: string[],
+  env: Record<string, string> = {},
+): C {
+  const parsed = parseFlags(specs, argv, env);
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  const r = from(parsed.values, env);
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.config;
+}

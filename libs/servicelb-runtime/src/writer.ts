@@ -32,6 +32,7 @@ import {
 import { Kube, ServiceLB } from '@portico/labels';
 import { ingressEqual, type DaemonSet, type DesiredServiceStatus, type Service } from '@portico/servicelb';
 import type { ControllerMetrics } from './metrics.ts';
+import { countedWrite } from './process.ts';
 
 /** What an apply did. `changed`: the object was created or its spec/labels changed. */
 export interface ApplyResult {
@@ -105,16 +106,9 @@ export class Writer {
     this.#metrics = metrics;
   }
 
-  async #write<T>(verb: string, resource: string, call: () => Promise<T>): Promise<T> {
-    try {
-      const out = await call();
-      this.#metrics.countWrite(verb, resource, true);
-      return out;
-    } catch (err) {
-      // A 404 on delete is not a failure of the write path; everything else is counted.
-      this.#metrics.countWrite(verb, resource, verb === 'delete' && isNotFound(err));
-      throw err;
-    }
+  #write<T>(verb: string, resource: string, call: () => Promise<T>): Promise<T> {
+    // A 404 on delete is not a failure of the write path; everything else is counted.
+    return countedWrite((v, r, ok) => this.#metrics.countWrite(v, r, ok), verb, resource, call, (err) => verb === 'delete' && isNotFound(err));
   }
 
   /** Creates the LB namespace when it does not exist. Returns whether it was created. */

@@ -1,2 +1,4 @@
 export * from './golden.ts';
+export * from './guards.ts';
 export * from './t2.ts';
+export * from './t2-apps.ts';

@@ -35,6 +35,7 @@ interface Ds extends KubeObject {
         priorityClassName?: string;
         serviceAccountName?: string;
         securityContext?: { sysctls?: { name: string; value: string }[] };
+        initContainers?: { name: string; image: string; args?: string[]; securityContext?: { privileged?: boolean } }[];
       };
     };
   };
@@ -165,7 +166,7 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
     await Promise.all([podWatch.waitForSync({ timeoutMs: 30_000 }), svcWatch.waitForSync({ timeoutMs: 30_000 })]);
     ctl = await suite.startController({ identity: 'first' });
     procs.push(ctl);
-    await ctl.waitReady();
+    await ctl.ready();
     await waitFor(async () => assert.equal(await ctl.metric('portico_servicelb_leader'), 1), 'the controller to lead');
   });
 
@@ -192,7 +193,12 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       const pod = d.spec!.template!.spec!;
       assert.equal(pod.serviceAccountName, 'svclb');
       assert.equal(pod.priorityClassName, 'system-node-critical');
-      assert.deepEqual(pod.securityContext?.sysctls, [{ name: 'net.ipv4.ip_forward', value: '1' }]);
+      // Default --forwarding-mode=init-container: no pod sysctls (a default kubelet refuses them).
+      assert.equal(pod.securityContext?.sysctls, undefined);
+      assert.deepEqual(
+        pod.initContainers?.map((c) => [c.name, c.args, c.securityContext?.privileged]),
+        [['enable-forwarding', ['enable-forwarding', '--families', 'IPv4'], true]],
+      );
       assert.equal(pod.nodeSelector, undefined);
       assert.deepEqual(
         pod.containers!.map((c) => [c.name, c.ports?.[0]?.hostPort, c.ports?.[0]?.protocol]),
@@ -313,7 +319,7 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       assert.equal(dual.spec!.clusterIPs!.length, 2, 'the cluster allocated an IPv6 ClusterIP');
       await waitFor(async () => {
         const spec = (await getDs(ds))?.spec?.template?.spec;
-        assert.deepEqual(spec?.securityContext?.sysctls?.map((s) => s.name), ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']);
+        assert.deepEqual(spec?.initContainers?.[0]?.args, ['enable-forwarding', '--families', 'IPv4,IPv6']);
         const env = Object.fromEntries((spec?.containers?.[0]?.env ?? []).map((e) => [e.name, e.value]));
         assert.equal(env['DEST_IPS'], dual.spec!.clusterIPs!.join(','));
         assert.equal(env['SRC_RANGES'], '0.0.0.0/0,::/0');
@@ -509,7 +515,7 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       assert.equal(await ctl.stop('SIGTERM'), 0, 'clean exit on SIGTERM');
       ctl = await suite.startController({ identity: 'restarted' });
       procs.push(ctl);
-      await ctl.waitReady();
+      await ctl.ready();
       await waitFor(async () => assert.equal(await ctl.metric('portico_servicelb_leader'), 1), 'the restarted controller leads');
       await waitFor(async () => {
         assert.ok(((await ctl.metric('portico_servicelb_reconciles_total', 'result="success"')) ?? 0) >= Object.keys(before.services).length - 1);
@@ -530,7 +536,7 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
     try {
       const standby = await suite.startController({ identity: 'standby' });
       procs.push(standby);
-      await standby.waitReady();
+      await standby.ready();
       assert.equal(await standby.metric('portico_servicelb_leader'), 0, 'the standby does not lead');
       const lease = await suite.admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, { namespace: suite.ns.ctl, name: suite.leaseName });
       assert.equal(lease.spec?.holderIdentity, 'restarted');
@@ -555,6 +561,34 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       assert.ok(tookOver < 3000 + 2200 + 1000, `takeover took ${tookOver.toFixed(0)} ms`);
       assert.ok(reconciled - tookOver < 3000, `the first reconcile after the takeover took ${(reconciled - tookOver).toFixed(0)} ms`);
       ctl = standby;
+    } catch (err) {
+      failWithLogs(err);
+    }
+  });
+
+  it('--forwarding-mode=sysctls rewrites every DaemonSet to K3s\'s form (pod sysctls, no init container), and back', async () => {
+    try {
+      const web = (await suite.admin.list<Ds>(Resources.DaemonSet, { namespace: suite.ns.lb, labelSelector: `${names.svcNameLabel}=web` })).items[0]!;
+      const name = web.metadata!.name!;
+      const restart = async (identity: string, extra: string[]): Promise<void> => {
+        assert.equal(await ctl.stop('SIGTERM'), 0);
+        ctl = await suite.startController({ identity, extraArgs: extra });
+        procs.push(ctl);
+        await ctl.ready();
+      };
+      await restart('sysctls', ['--forwarding-mode', 'sysctls']);
+      await waitFor(async () => {
+        const spec = (await getDs(name))?.spec?.template?.spec;
+        assert.deepEqual(spec?.securityContext?.sysctls, [{ name: 'net.ipv4.ip_forward', value: '1' }]);
+        assert.equal(spec?.initContainers, undefined);
+      }, 'the K3s form', 20_000);
+      await restart('init-again', []);
+      await waitFor(async () => {
+        const spec = (await getDs(name))?.spec?.template?.spec;
+        assert.equal(spec?.securityContext?.sysctls, undefined);
+        assert.deepEqual(spec?.initContainers?.map((c) => c.name), ['enable-forwarding']);
+      }, 'the init-container form', 20_000);
+      await waitFor(async () => assert.ok(mineOf(await getSvc('web')).length > 0), 'the ingress of web after the rollout');
     } catch (err) {
       failWithLogs(err);
     }

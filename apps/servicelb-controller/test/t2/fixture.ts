@@ -11,66 +11,20 @@
 // nodes only and remove the labels again.
 
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { createKubeClient, isNotFound, Resources, type KubeObject, type LoadedKubeClient } from '@portico/kube';
+import { buildApp, FAST_LEADER_ARGS, freeLocalPort, loadRbac, LoggedProcess, randomName, REPO, requireT2Kubeconfig, serviceAccountKubeconfig } from '@portico/testing';
 
-export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+// The names this suite and bench/servicelb use, for libs/testing's T2 helpers.
+export { delay as sleep, eventually as waitFor, REPO, requireT2Kubeconfig as requireKubeconfig } from '@portico/testing';
 const exec = promisify(execFile);
 
-/** Fails loudly when the T2 control plane is not there (never skips). */
-export function requireKubeconfig(): string {
-  const kc = process.env['KUBECONFIG'];
-  assert.ok(kc, 'KUBECONFIG is not set: run T2 tests through `T2_KEEP=1 bash tools/test/run-tier.sh t2 <files>` (it starts e2e/t2/up)');
-  return kc;
-}
-
 /** Builds the controller binary once per process (tools/build-app.mjs). */
-let built: Promise<string> | undefined;
 export function buildController(): Promise<string> {
-  built ??= exec(process.execPath, ['tools/build-app.mjs', 'servicelb-controller'], { cwd: REPO }).then(() => join(REPO, 'dist/apps/servicelb-controller/main.js'));
-  return built;
-}
-
-export function randomSuffix(n = 5): string {
-  const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < n; i++) s += abc[Math.floor(Math.random() * abc.length)];
-  return s;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it stops throwing; fails with its last error after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}: ${last instanceof Error ? last.message : String(last)}`);
-    await sleep(everyMs);
-  }
-}
-
-/** A free TCP port on 127.0.0.1 (for --metrics-addr). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  return buildApp('servicelb-controller');
 }
 
 export interface NodeSpec {
@@ -99,7 +53,7 @@ export class Suite {
   readonly #procs = new Set<ControllerProcess>();
 
   private constructor(admin: LoadedKubeClient, tag: string) {
-    const s = randomSuffix();
+    const s = randomName();
     this.prefix = `slbt2-${tag}-${s}`;
     this.r = 101 + Math.floor(Math.random() * 99);
     this.ns = { ctl: `${this.prefix}-ctl`, lb: `${this.prefix}-lb`, app: `${this.prefix}-app` };
@@ -111,7 +65,7 @@ export class Suite {
 
   /** Namespaces, RBAC (rbac.yaml, renamed into this suite), the ServiceAccount token kubeconfig. */
   static async create(tag: string): Promise<Suite> {
-    const kc = requireKubeconfig();
+    const kc = requireT2Kubeconfig();
     const admin = await createKubeClient({ kubeconfig: kc, env: {} });
     const suite = new Suite(admin, tag);
     for (const name of Object.values(suite.ns)) {
@@ -124,8 +78,7 @@ export class Suite {
 
   /** rbac.yaml with this suite's namespaces, lease name and cluster-scoped names. */
   rbacObjects(): KubeObject[] {
-    const text = readFileSync(join(REPO, 'apps/servicelb-controller/rbac.yaml'), 'utf8');
-    const objs = parseAllDocuments(text).map((d) => d.toJS() as KubeObject & Record<string, unknown>);
+    const objs = loadRbac('apps/servicelb-controller/rbac.yaml');
     for (const o of objs) {
       const meta = o.metadata!;
       const leader = meta.name!.endsWith('-leader-election');
@@ -152,30 +105,7 @@ export class Suite {
 
   /** A kubeconfig for the controller's ServiceAccount, with a token from the TokenRequest API. */
   async #serviceAccountKubeconfig(adminKubeconfig: string): Promise<string> {
-    const tr = await this.admin.request<{ status: { token: string } }>({
-      method: 'POST',
-      path: `/api/v1/namespaces/${this.ns.ctl}/serviceaccounts/${this.serviceAccount}/token`,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7200 } },
-    });
-    const admin = parseYaml(readFileSync(adminKubeconfig, 'utf8')) as {
-      clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
-    };
-    const cluster = admin.clusters[0]!.cluster;
-    const caData = cluster['certificate-authority-data'] ?? Buffer.from(readFileSync(join(adminKubeconfig, '..', cluster['certificate-authority']!))).toString('base64');
-    const path = join(this.logDir, 'controller.kubeconfig');
-    writeFileSync(
-      path,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 't2', cluster: { server: cluster.server, 'certificate-authority-data': caData } }],
-        users: [{ name: this.serviceAccount, user: { token: tr.status.token } }],
-        contexts: [{ name: 'sa', context: { cluster: 't2', user: this.serviceAccount, namespace: this.ns.ctl } }],
-        'current-context': 'sa',
-      }),
-      { mode: 0o600 },
-    );
-    return path;
+    return serviceAccountKubeconfig(this.admin, adminKubeconfig, this.ns.ctl, this.serviceAccount, join(this.logDir, 'controller.kubeconfig'));
   }
 
   ip4(host: number, external = false): string {
@@ -220,7 +150,7 @@ export class Suite {
   /** Starts a controller process with this suite's ServiceAccount kubeconfig. */
   async startController(opts: { identity: string; extraArgs?: string[]; leaderElect?: boolean; logLevel?: string }): Promise<ControllerProcess> {
     const main = await buildController();
-    const port = await freePort();
+    const port = await freeLocalPort();
     const args = [
       main,
       'run',
@@ -235,12 +165,7 @@ export class Suite {
       '--leader-elect-identity',
       opts.identity,
       `--leader-elect=${opts.leaderElect ?? true}`,
-      '--leader-elect-lease-duration',
-      '3s',
-      '--leader-elect-renew-deadline',
-      '2s',
-      '--leader-elect-retry-period',
-      '500ms',
+      ...FAST_LEADER_ARGS,
       '--metrics-addr',
       `127.0.0.1:${port}`,
       '--log-level',
@@ -279,82 +204,9 @@ export class Suite {
   }
 }
 
-/** One controller process; its log goes to a file (printed by `tail()` when a test fails). */
-export class ControllerProcess {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly logFile: string;
-  readonly exited: Promise<number | null>;
-
+/** One controller process: the bundled binary run by this Node, its log in a file (libs/testing's LoggedProcess). */
+export class ControllerProcess extends LoggedProcess {
   constructor(args: string[], port: number, logFile: string) {
-    this.port = port;
-    this.logFile = logFile;
-    const out = createWriteStream(logFile);
-    this.proc = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.pipe(out);
-    this.proc.stderr!.pipe(out);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  async get(path: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${this.port}${path}`);
-    return { status: res.status, body: await res.text() };
-  }
-
-  /** Waits for /readyz = 200; fails at once if the process exits. */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    for (;;) {
-      if (!this.running) assert.fail(`the controller exited (${this.proc.exitCode ?? this.proc.signalCode}); log ${this.logFile}:\n${this.tail()}`);
-      try {
-        const r = await this.get('/readyz');
-        if (r.status === 200) return;
-        last = `${r.status} ${r.body}`;
-      } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
-      }
-      if (Date.now() > deadline) assert.fail(`controller /readyz not 200 after ${timeoutMs} ms: ${last}`);
-      await sleep(100);
-    }
-  }
-
-  /** The value of a metric sample line (first match), or undefined. */
-  async metric(name: string, labels = ''): Promise<number | undefined> {
-    const text = (await this.get('/metrics')).body;
-    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
-  }
-
-  /** Log lines (JSON objects), as far as written. */
-  logLines(): Record<string, unknown>[] {
-    return readFileSync(this.logFile, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-
-  tail(n = 40): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-n).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  /** Sends `signal` and waits for the exit (SIGKILL after 10 s). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (!this.running) return this.proc.exitCode;
-    this.proc.kill(signal);
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    super(process.execPath, args, { logFile, port, cwd: REPO });
   }
 }
