@@ -3,6 +3,7 @@
 // controllers write. Needs .cache/bin/helm (bash tools/k8s/build-tools helm); fails naming it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectGolden } from '@portico/testing';
@@ -103,6 +104,17 @@ describe('RBAC comes from the apps, unchanged', () => {
     });
   }
 
+  it('ccm hosting ServiceLB: the rendered RBAC objects equal apps/ccm/rbac.yaml, all of it', (t) => {
+    if (!appsWithRbac.includes('ccm')) assert.fail('apps/ccm/rbac.yaml is missing');
+    const objects = render({ set: ['servicelbController.enabled=false', 'ccm.enabled=true', 'ccm.serviceLB.enabled=true'] });
+    const got = rbacOf(objects, 'ccm');
+    const want = appRbac('ccm');
+    assert.ok(want.some((o) => CCM_SERVICELB.test(o.metadata.name)), 'apps/ccm/rbac.yaml has no hosted-ServiceLB part');
+    assert.deepEqual([...got.keys()].sort(), want.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    for (const w of want) assert.deepEqual(withoutLabels(got.get(`${w.kind}/${w.metadata.name}`)!), w, `${w.kind}/${w.metadata.name}`);
+    t.diagnostic(`${want.length} objects`);
+  });
+
   it('servicelb-controller: namespaces move with the release and the LB namespace, rules do not change', () => {
     const objects = render({ namespace: 'portico', set: ['serviceLB.namespace=lb-ns'] });
     const got = rbacOf(objects, 'servicelb-controller');
@@ -141,6 +153,7 @@ describe('bad values fail with a clear message', () => {
     { name: 'createNamespace for kube-system', set: ['serviceLB.createNamespace=true'], message: /must be a dedicated namespace/ },
     { name: 'an add-on manifest whose name is not a YAML file', set: ['addonManager.manifests.hello=x'], message: /addonManager\/manifests/ },
     { name: 'a K3s --disable list in one string', set: ['addonManager.disable[0]=traefik\\,coredns'], message: /addonManager\/disable\/0/ },
+    { name: 'an unknown forwarding mode', set: ['serviceLB.forwardingMode=privileged'], message: /serviceLB\/forwardingMode/ },
     { name: 'an extra argument that is not a flag', set: ['netpolAgent.extraArgs[0]=run'], message: /netpolAgent\/extraArgs\/0|extraArgs/ },
   ];
   for (const c of cases) {
@@ -200,6 +213,40 @@ describe('pods run with least privilege', () => {
     assert.ok(images.length >= 3);
     for (const i of images) assert.match(i, /(^|=)mirror\.example:5000\/portico\//);
   });
+});
+
+describe('the flags the chart passes are flags of the apps', () => {
+  const variants: { name: string; set: string[] }[] = [
+    { name: 'every component, ServiceLB in servicelb-controller', set: ['ccm.enabled=true', 'addonManager.enabled=true', 'addonManager.disable[0]=traefik', 'servicelbController.extraArgs[0]=--workers=2'] },
+    { name: 'ServiceLB in the ccm', set: ['servicelbController.enabled=false', 'ccm.enabled=true', 'ccm.serviceLB.enabled=true'] },
+  ];
+  const helpOf = new Map<string, string>();
+  /** `<app> run --help` of the app's source (the flag list the binary accepts). */
+  function runHelp(app: string): string {
+    if (!helpOf.has(app)) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps', app, 'src', 'main.ts'), 'run', '--help'], { encoding: 'utf8', cwd: REPO });
+      assert.equal(r.status, 0, `${app} run --help: ${r.stderr}`);
+      helpOf.set(app, r.stdout);
+    }
+    return helpOf.get(app)!;
+  }
+  for (const v of variants) {
+    it(v.name, () => {
+      let checked = 0;
+      for (const w of render({ set: v.set }).filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
+        const app = w.metadata.labels!['app.kubernetes.io/name']!;
+        const c = (w['spec'] as { template: { spec: PodSpec } }).template.spec.containers[0]!;
+        assert.equal(c.args[0], 'run', `${app}: the chart runs the run command`);
+        const help = runHelp(app);
+        for (const a of c.args.slice(1)) {
+          const flag = a.replace(/=.*$/, '');
+          assert.ok(help.includes(`  ${flag} `) || help.includes(`  ${flag}\n`), `${app} has no flag ${flag}`);
+          checked++;
+        }
+      }
+      assert.ok(checked >= 15, `only ${checked} flags checked`);
+    });
+  }
 });
 
 interface PodSpec {

@@ -234,6 +234,39 @@ describe('helm install of the chart on T2 (RBAC enforced)', () => {
     });
   }
 
+  it('PodSecurity: servicelb-controller and addon-manager pods pass "restricted"; netpol-agent and ccm need "privileged"', () => {
+    const restricted = `${ID}-restricted`;
+    kubectl(['create', 'namespace', restricted]);
+    try {
+      // The ServiceAccount admission wants the namespace's default ServiceAccount (the controller-manager makes it).
+      for (let i = 0; kubectl(['get', 'serviceaccount', 'default', '-n', restricted, '--ignore-not-found', '-o', 'name']).trim() === ''; i++) {
+        if (i > 100) throw new Error(`no default ServiceAccount in ${restricted} after 10 s`);
+        execFileSync('sleep', ['0.1']);
+      }
+      kubectl(['label', 'namespace', restricted, 'pod-security.kubernetes.io/enforce=restricted']);
+      const verdicts: Record<string, string> = {};
+      for (const w of manifest.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
+        const template = (w['spec'] as { template: { metadata: object; spec: Record<string, unknown> } }).template;
+        // Only PodSecurity is asked here: no ServiceAccount of that name exists in this namespace.
+        const { serviceAccountName: _sa, ...spec } = template.spec;
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: `psa-${w.metadata.name}`, namespace: restricted }, spec: { ...spec, automountServiceAccountToken: false } };
+        try {
+          kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+          verdicts[w.metadata.name] = 'admitted';
+        } catch (e) {
+          assert.match((e as Error).message, /violates PodSecurity "restricted/, (e as Error).message);
+          verdicts[w.metadata.name] = 'rejected';
+        }
+      }
+      const want: Record<string, string> = { 'portico-servicelb-controller': 'admitted', 'portico-netpol-agent': 'rejected' };
+      if (apps.includes('ccm')) want['portico-ccm'] = 'rejected';
+      if (apps.includes('addon-manager')) want['portico-addon-manager'] = 'admitted';
+      assert.deepEqual(verdicts, want);
+    } finally {
+      kubectl(['delete', 'namespace', restricted, '--wait=false']);
+    }
+  });
+
   it('helm uninstall removes the release: ClusterRoles, bindings, workloads and the LB namespace', () => {
     const r = helm(['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '2m']);
     assert.equal(r.code, 0, r.stderr);

@@ -185,6 +185,7 @@ Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" 
 {{- $s := .Values.serviceLB -}}
 - --lb-namespace={{ $s.namespace }}
 - --forwarder-image={{ include "portico.image" (dict "ctx" . "image" $s.forwarderImage) }}
+- --forwarding-mode={{ $s.forwardingMode }}
 - --default-priority-class={{ $s.defaultPriorityClass }}
 - --program={{ $s.program }}
 - --rootless={{ $s.rootless }}
