@@ -52,6 +52,24 @@ const ROWS: readonly RowSpec[] = [
     ],
   },
   {
+    title: 'Node initialization (ccm)',
+    panels: [
+      { title: 'Nodes by state', kind: 'timeseries', unit: 'none', description: 'Nodes by ccm state (waiting: tainted with no usable address; initialized), from the leader.', queries: [{ expr: `max by (state) (portico_ccm_nodes${sel} * on (pod) group_left portico_ccm_leader${sel})`, legend: '{{state}}' }] },
+      { title: 'Taint removal delay (p95)', kind: 'timeseries', unit: 's', description: 'Node creation to removal of its uninitialized taint, 95th percentile.', queries: [{ expr: `histogram_quantile(0.95, sum by (le) (rate(portico_ccm_taint_removal_delay_seconds_bucket${sel}[15m])))`, legend: 'p95' }] },
+      { title: 'Node syncs', kind: 'timeseries', unit: 'ops', description: 'Node reconciles per second by result, and initializations.', queries: [{ expr: `sum by (result) (rate(portico_ccm_node_syncs_total${sel}[5m]))`, legend: '{{result}}' }, { expr: `sum(rate(portico_ccm_node_initializations_total${sel}[5m]))`, legend: 'initialized' }] },
+      { title: 'Node writes', kind: 'timeseries', unit: 'ops', description: 'Node writes to the API server per second, by verb, resource and result.', queries: [{ expr: `sum by (verb, resource, result) (rate(portico_ccm_api_writes_total${sel}[5m]))`, legend: '{{verb}} {{resource}} {{result}}' }] },
+    ],
+  },
+  {
+    title: 'Add-ons (addon-manager)',
+    panels: [
+      { title: 'Manifest files by state', kind: 'timeseries', unit: 'none', description: 'Manifest files by state as of the last pass, from the leader.', queries: [{ expr: `max by (state) (portico_addon_files${sel} * on (pod) group_left portico_addon_leader${sel})`, legend: '{{state}}' }] },
+      { title: 'Directory passes', kind: 'timeseries', unit: 'ops', description: 'Passes and manifest applies per second, by result.', queries: [{ expr: `sum by (result) (rate(portico_addon_passes_total${sel}[5m]))`, legend: 'pass {{result}}' }, { expr: `sum by (result) (rate(portico_addon_manifest_applies_total${sel}[5m]))`, legend: 'apply {{result}}' }] },
+      { title: 'Pass duration (p95)', kind: 'timeseries', unit: 's', description: '95th percentile of one directory pass.', queries: [{ expr: `histogram_quantile(0.95, sum by (le) (rate(portico_addon_pass_duration_seconds_bucket${sel}[5m])))`, legend: 'p95' }] },
+      { title: 'HelmCharts and pruning', kind: 'timeseries', unit: 'none', description: 'HelmChart reconciles and Jobs created per hour, objects pruned per hour.', queries: [{ expr: `sum by (result) (increase(portico_addon_helm_reconciles_total${sel}[1h]))`, legend: 'helm reconcile {{result}}' }, { expr: `sum by (kind) (increase(portico_addon_helm_jobs_created_total${sel}[1h]))`, legend: 'job {{kind}}' }, { expr: `sum(increase(portico_addon_pruned_objects_total${sel}[1h]))`, legend: 'pruned' }] },
+    ],
+  },
+  {
     title: 'Kubernetes API',
     panels: [
       { title: 'Watch restarts', kind: 'timeseries', unit: 'ops', description: 'Watches restarted per second, by cache and reason.', queries: [{ expr: `sum by (cache, reason) (rate(portico_kube_watch_restarts_total${sel}[5m]))`, legend: '{{cache}} {{reason}}' }] },
@@ -95,7 +113,7 @@ export function renderDashboard(): string {
   const dashboard = {
     uid: 'portico',
     title: 'Portico',
-    description: 'ServiceLB, NetworkPolicy and Kubernetes API client metrics of the Portico components',
+    description: 'ServiceLB, NetworkPolicy, node initialization, add-ons and Kubernetes API client metrics of the Portico components',
     tags: ['portico', 'kubernetes', 'networking'],
     editable: true,
     schemaVersion: 39,
