@@ -10,6 +10,7 @@ import { buildHealthServer, splitListenAddr, type Logger, type Registry } from '
 import { AddonController, type EventSink } from './addon-controller.ts';
 import type { RunConfig } from './config.ts';
 import { writeStaged } from './fswalk.ts';
+import { HelmController } from './helm-controller.ts';
 import { createAddonMetrics } from './metrics.ts';
 import { PACKAGED_TEMPLATES } from './packaged.generated.ts';
 
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): App {
     packagedPaths: new Set(staged.write.map((f) => f.relPath)),
     clock: deps.clock,
   });
+  const helm = new HelmController({ client, core: config.core, log: log.child({ loop: 'helm' }), events, metrics, mode: config.helmController, kubeMetrics, resyncMs: config.helmResyncMs });
   let started = false;
   const server = buildHealthServer({ registry, readiness: () => (started ? { ready: true } : { ready: false, reason: 'starting' }), log });
 
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps): App {
     signal.addEventListener('abort', () => metrics.setLeader(false), { once: true });
     leading = Promise.all([
       addons.lead(signal).catch((err: unknown) => log.error({ op: 'addon-loop', err }, 'Addon loop failed')),
+      helm.lead(signal).catch((err: unknown) => log.error({ op: 'helm-loop', err }, 'HelmChart loop failed')),
     ]);
   };
   const elector = config.leaderElect

@@ -43,6 +43,7 @@ const runOnlyFlags: readonly FlagSpec[] = [
   { name: 'source-removed-grace-period', type: 'duration', env: 'PORTICO_SOURCE_REMOVED_GRACE_PERIOD', description: 'How long a vanished file is waited for before pruning (default 60s)' },
   { name: 'force-user-manifests', type: 'bool', env: 'PORTICO_FORCE_USER_MANIFESTS', default: false, description: 'Take over fields other managers own in user manifests (packaged ones always do); false reports conflicts as ApplyManifestFailed' },
   { name: 'helm-controller', type: 'string', env: 'PORTICO_HELM_CONTROLLER', default: 'auto', choices: ['auto', 'true', 'false'], description: 'Handle HelmCharts; auto = off on a K3s/RKE2 cluster (a Node carries k3s.io/node-args or rke2.io/node-args), whose own helm-controller does it' },
+  { name: 'helm-resync-period', type: 'duration', env: 'PORTICO_HELM_RESYNC_PERIOD', description: 'Re-check every HelmChart against its release this often (catches a manual helm rollback) (default 60s)' },
   { name: 'leader-elect', type: 'bool', env: 'PORTICO_LEADER_ELECT', default: true, description: 'Elect a leader through a Lease; only the leader writes (both loops)' },
   { name: 'leader-elect-namespace', type: 'string', env: 'PORTICO_LEADER_ELECT_NAMESPACE', description: 'Namespace of the Lease (default: $POD_NAMESPACE, else kube-system)' },
   { name: 'lease-name', type: 'string', env: 'PORTICO_LEASE_NAME', default: DEFAULT_LEASE_NAME, description: 'Name of the leader-election Lease' },
@@ -83,6 +84,7 @@ export interface RunConfig {
   readonly sourceRemovedGraceMs: number;
   readonly forceUserManifests: boolean;
   readonly helmController: 'auto' | 'true' | 'false';
+  readonly helmResyncMs: number;
   readonly leaderElect: boolean;
   readonly leaseNamespace: string;
   readonly leaseName: string;
@@ -201,6 +203,7 @@ export function runConfigFrom(values: FlagValues, env: Readonly<Record<string, s
       sourceRemovedGraceMs,
       forceUserManifests: values['force-user-manifests'] === true,
       helmController: values['helm-controller'] as 'auto' | 'true' | 'false',
+      helmResyncMs: (values['helm-resync-period'] as number | undefined) ?? 60_000,
       leaderElect,
       leaseNamespace,
       leaseName,
