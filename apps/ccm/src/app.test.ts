@@ -96,6 +96,25 @@ describe('ccm app: node initialization on a FakeKube API server', () => {
   });
 });
 
+describe('ccm app: a node with no usable address', () => {
+  it('is retried with exponential backoff (5 ms doubling), not in a hot loop, and warned about once', async () => {
+    const fake = new FakeKube();
+    fake.put(kNode('bare-1'));
+    const { app: a, nodeEvents } = app(fake, ['--leader-elect=false', '--disable', 'servicelb']);
+    await a.start();
+    const syncs = async (): Promise<number> => {
+      const m = /portico_ccm_node_syncs_total\{result="success"\} (\d+)/.exec((await a.server.inject({ method: 'GET', url: '/metrics' })).body);
+      return Number(m?.[1] ?? 0);
+    };
+    await eventually(() => assert.equal(a.nodes.stateOf('bare-1'), 'waiting'), 'waiting');
+    await new Promise((r) => setTimeout(r, 600));
+    const n = await syncs();
+    // 5+10+20+...: about 7 retries fit in 600 ms; a hot loop would do thousands, no retry would do 1.
+    assert.ok(n >= 4 && n <= 12, `${n} reconciles in 600 ms`);
+    assert.deepEqual(nodeEvents.reasons('undefined/bare-1'), ['NoUsableAddress'], 'one Warning, not one per retry');
+  });
+});
+
 describe('ccm app: hosted ServiceLB', () => {
   it('runs ServiceLB unless disabled; /readyz waits for both caches; ServiceLB metrics are served', async () => {
     const fake = new FakeKube();

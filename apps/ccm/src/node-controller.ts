@@ -9,7 +9,7 @@
 // Node is reconciled again every --node-status-update-frequency (K3s: 1 min), which keeps addresses
 // current even if a watch event was missed; annotation changes propagate at once through the watch.
 
-import { isConflict, ListWatch, Resources, realClock, stripManagedFields, WorkQueue, type Clock, type KubeClient, type KubeMetrics } from '@portico/kube';
+import { defaultControllerRateLimiter, isConflict, ListWatch, Resources, realClock, stripManagedFields, WorkQueue, type Clock, type KubeClient, type KubeMetrics } from '@portico/kube';
 import { EventReason, programNames, type ProgramNames } from '@portico/labels';
 import type { Logger, Readiness } from '@portico/service-kit';
 import type { EventSink } from '@portico/servicelb-runtime';
@@ -32,6 +32,9 @@ export interface NodeControllerOptions {
   readonly kubeMetrics?: KubeMetrics;
   readonly clock?: Clock;
 }
+
+/** Longest pause between retries of one Node. */
+export const RETRY_MAX_MS = 300_000;
 
 const REASONS = { invalid: EventReason.InvalidAnnotation, noAddress: EventReason.NoUsableAddress, synced: EventReason.Synced } as const;
 
@@ -135,7 +138,13 @@ export class NodeController {
   /** The leader's work until `signal` aborts: reconcile every Node, then changes and resyncs. */
   async lead(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    const queue = new WorkQueue<string>({ name: 'ccm-nodes', clock: this.#o.clock, metrics: this.#o.kubeMetrics?.workQueue });
+    const queue = new WorkQueue<string>({
+      name: 'ccm-nodes',
+      clock: this.#o.clock,
+      // Per Node 5 ms doubling to 5 min (a Node waiting for an address is retried at least that often).
+      rateLimiter: defaultControllerRateLimiter<string>({ clock: this.#o.clock, maxMs: RETRY_MAX_MS }),
+      metrics: this.#o.kubeMetrics?.workQueue,
+    });
     const stop = (): void => queue.shutDown();
     signal.addEventListener('abort', stop, { once: true });
     let resync: ReturnType<Clock['setTimeout']> | undefined;
