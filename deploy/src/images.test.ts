@@ -14,17 +14,29 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { ve
 const ROOT_IMAGES = new Set(['lb-forwarder', 'netpol-agent']);
 const VALUE_KEYS: Record<string, string> = { 'servicelb-controller': 'servicelbController', ccm: 'ccm', 'netpol-agent': 'netpolAgent', 'addon-manager': 'addonManager' };
 
-function scriptApps(script: string): string[] {
-  const m = readFileSync(join(REPO, 'tools', 'images', script), 'utf8').match(/^APPS=\(([^)]*)\)$/m);
-  assert.ok(m, `tools/images/${script} has no APPS=(...) line`);
+function scriptList(script: string, name: string): string[] {
+  const m = readFileSync(join(REPO, 'tools', 'images', script), 'utf8').match(new RegExp(`^${name}=\\(([^)]*)\\)$`, 'm'));
+  assert.ok(m, `tools/images/${script} has no ${name}=(...) line`);
   return m[1]!.trim().split(/\s+/).sort();
 }
+const scriptApps = (script: string): string[] => scriptList(script, 'APPS');
 
 describe('images', () => {
   it('the five apps are the ones the scripts build', () => {
     assert.deepEqual(APPS, ['addon-manager', 'ccm', 'lb-forwarder', 'netpol-agent', 'servicelb-controller']);
     assert.deepEqual(scriptApps('build-image'), APPS);
     assert.deepEqual(scriptApps('build-all'), APPS);
+    assert.deepEqual(scriptList('build-all', 'EXTRA_IMAGES'), ['helm-job']);
+    assert.deepEqual(scriptList('build-image', 'EXTRA_IMAGES'), ['helm-job']);
+  });
+
+  it('helm-job: one stage FROM the shared base, helm and the entry script of apps/addon-manager/job, non-root', () => {
+    const df = readFileSync(join(REPO, 'tools/images/helm-job/Dockerfile'), 'utf8');
+    assert.deepEqual(df.match(/^FROM .*/gm), ['FROM ${BASE_IMAGE}']);
+    assert.match(df, /^COPY helm \/usr\/local\/bin\/helm$/m);
+    assert.match(df, /^USER 65532:65532$/m);
+    assert.ok(existsSync(join(REPO, 'apps/addon-manager/job/entry.sh')), 'apps/addon-manager/job/entry.sh is missing');
+    assert.match(readFileSync(join(REPO, 'tools/images/build-image'), 'utf8'), /apps\/addon-manager\/job\/entry\.sh/);
   });
 
   for (const app of APPS) {
