@@ -1,0 +1,3 @@
+module portico.local/e2e/echo
+
+go 1.24
