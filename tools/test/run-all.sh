@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README): checks, then every tier, then one line "N passed, N failed".
-# Tiers T1 (dataplane) and T2 need root; run as root (CI does).
+# Tiers T1 (dataplane), T2 and e2e (kind, T3: Docker) need root; run as root (CI does).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -22,7 +22,7 @@ check() { # check NAME CMD... : a build step counted as one test
 check typecheck npx tsc -p tsconfig.json --noEmit
 check lint npx nx run-many -t lint --outputStyle=static --skipNxCache
 check build npx nx run-many -t build --outputStyle=static --skipNxCache
-tiers=${PORTICO_TIERS:-unit dataplane t2}
+tiers=${PORTICO_TIERS:-unit dataplane t2 e2e}
 for tier in $tiers; do
   bash tools/test/run-tier.sh "$tier"
 done

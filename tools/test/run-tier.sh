@@ -3,12 +3,14 @@
 #   unit       T0: src/**/*.test.ts of every app and lib (pure, no root)
 #   dataplane  T1: test/dataplane/**/*.test.ts (root, network namespaces, real iptables)
 #   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
+#   e2e        T3: test/kind/**/*.test.ts against a kind cluster (e2e/kind/up --external-node), deleted
+#              afterwards (KIND_KEEP=1 keeps it); on failure its node logs go to .cache/kind-logs/
 # Usage: tools/test/run-tier.sh TIER [FILE...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 export PATH="$root/node_modules/.bin:$PATH"
-tier=${1:?usage: run-tier.sh unit|dataplane|t2 [FILE...]}
+tier=${1:?usage: run-tier.sh unit|dataplane|t2|e2e [FILE...]}
 shift
 results=$root/.cache/test-results
 mkdir -p "$results"
@@ -17,7 +19,8 @@ case $tier in
   unit) pattern='src/**/*.test.ts'; concurrency=2 ;;
   dataplane) pattern='test/dataplane/**/*.test.ts'; concurrency=1 ;;
   t2) pattern='test/t2/**/*.test.ts'; concurrency=1 ;;
-  *) echo "run-tier.sh: unknown tier '$tier' (want unit, dataplane or t2)" >&2; exit 2 ;;
+  e2e) pattern='test/kind/**/*.test.ts'; concurrency=1 ;;
+  *) echo "run-tier.sh: unknown tier '$tier' (want unit, dataplane, t2 or e2e)" >&2; exit 2 ;;
 esac
 
 files=("$@")
@@ -44,6 +47,15 @@ if [ "$tier" = t2 ]; then
   [ "${T2_KEEP:-}" = 1 ] || trap 'e2e/t2/down >/dev/null 2>&1 || true' EXIT
 fi
 
+if [ "$tier" = e2e ]; then
+  kubeconfig=$(e2e/kind/up --external-node | tail -n 1) || {
+    echo "run-tier.sh: e2e/kind/up failed; e2e tests cannot run (node logs, if any: .cache/kind-logs/)" >&2
+    echo '{"passed":0,"failed":1,"failures":["e2e: kind cluster did not start (e2e/kind/up)"]}' >> "$results/counts.jsonl"
+    exit 1
+  }
+  export KUBECONFIG=$kubeconfig PATH="$root/.cache/bin:$PATH"
+fi
+
 echo "== tier $tier: ${#files[@]} file(s)"
 node --import tsx --test --test-concurrency=$concurrency \
   --test-reporter=spec --test-reporter-destination=stdout \
@@ -51,4 +63,13 @@ node --import tsx --test --test-concurrency=$concurrency \
   "${files[@]}"
 rc=$?
 cat "$results/$tier.json" >> "$results/counts.jsonl"
+if [ "$tier" = e2e ]; then
+  if [ $rc -ne 0 ]; then
+    logs=$(e2e/kind/down --export-logs 2>&1 | sed -n 's/.*node logs exported to //p')
+    [ "${KIND_KEEP:-}" = 1 ] && echo "run-tier.sh: KIND_KEEP=1 ignored after a failure: the cluster was deleted" >&2
+    echo "run-tier.sh: e2e failed; kind node logs: ${logs:-none exported} (also .cache/kind-logs/)" >&2
+  elif [ "${KIND_KEEP:-}" != 1 ]; then
+    e2e/kind/down >/dev/null 2>&1 || echo "run-tier.sh: e2e/kind/down failed" >&2
+  fi
+fi
 exit $rc
