@@ -56,4 +56,18 @@ export default [
       ],
     },
   },
+  {
+    // Input-sized arrays never go through an argument list: `a.push(...b)` or `Math.max(...b)` throw
+    // RangeError past ~100,000 elements (issue 15). Use pushAll (@portico/netpol) or a loop.
+    files: ['apps/netpol-agent/src/**/*.ts', 'apps/lb-forwarder/src/**/*.ts', 'libs/netpol/src/**/*.ts', 'libs/iptables/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'CallExpression[callee.property.name=/^(push|unshift|splice|concat)$/] > SpreadElement', message: 'No argument spread of arrays (stack overflow on large inputs): use pushAll or a loop.' },
+        { selector: "CallExpression[callee.object.name='Math'] > SpreadElement", message: 'No argument spread into Math.* (stack overflow on large inputs): use a loop.' },
+        { selector: "CallExpression[callee.property.name=/^(fromCharCode|fromCodePoint|apply)$/] > SpreadElement", message: 'No argument spread of arrays (stack overflow on large inputs).' },
+      ],
+    },
+  },
 ];

@@ -20,6 +20,8 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'a core lib may not read the clock', file: 'libs/labels/src/probe.ts', code: 'export const t = Date.now();\n', rule: 'no-restricted-properties' },
   { name: 'only libs/kube imports client-node', file: 'apps/ccm/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n", rule: 'no-restricted-imports' },
   { name: 'libs/kube may import client-node', file: 'libs/kube/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n" },
+  { name: 'no argument spread of arrays in netpol/forwarder code', file: 'libs/netpol/src/probe.ts', code: 'export const a: number[] = [];\na.push(...[1, 2]);\n', rule: 'no-restricted-syntax' },
+  { name: 'no argument spread into Math.max', file: 'apps/lb-forwarder/src/probe.ts', code: 'export const m = Math.max(...[1, 2]);\n', rule: 'no-restricted-syntax' },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

@@ -110,6 +110,46 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
     }
   });
 
+  it('a policy turning invalid keeps its last valid version in force, with a log line and a Warning Event on it', async () => {
+    const { kube, fake, clock, app, syncs } = setup();
+    try {
+      await app.start();
+      await clock.advance(0);
+      await until(() => syncs.length === 1, 'first sync');
+      const good = policy('x', 'web', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80 }] }] });
+      kube.put(good as unknown as KubeObject);
+      await new Promise((r) => setTimeout(r, 50));
+      await clock.advance(1000);
+      await until(() => syncs.length === 2, 'policy sync');
+      const before = [...fake.tables.IPv4.entries()].map(([k, c]) => `${k}\n${c.rules.join('\n')}`).join('\n');
+      assert.match(before, /--dport 80/);
+
+      // The same policy, now with ingress as a map (what a newer or broken client could send).
+      kube.put({ ...good, spec: { ...good.spec, ingress: { ports: [{ port: 81 }] } } } as unknown as KubeObject);
+      await new Promise((r) => setTimeout(r, 50));
+      await clock.advance(1000);
+      await until(() => syncs.length === 3, 'sync of the invalid version');
+      const p = syncs[2]!.problems.find((x) => x.reason === 'InvalidNetworkPolicy')!;
+      assert.equal(p.field, 'spec.ingress');
+      assert.match(p.message, /last valid version stays in force/);
+      assert.equal(syncs[2]!.writes, 0, 'nothing changed in the kernel');
+      const after = [...fake.tables.IPv4.entries()].map(([k, c]) => `${k}\n${c.rules.join('\n')}`).join('\n');
+      assert.equal(after, before);
+      await until(() => kube.events('x').some((e) => (e as unknown as { reason: string }).reason === 'InvalidNetworkPolicy'), 'the Warning Event');
+      const ev = kube.events('x').find((e) => (e as unknown as { reason: string }).reason === 'InvalidNetworkPolicy') as unknown as {
+        type: string;
+        message: string;
+        involvedObject: { kind: string; name: string };
+        source: { host: string };
+      };
+      assert.equal(ev.type, 'Warning');
+      assert.deepEqual([ev.involvedObject.kind, ev.involvedObject.name, ev.source.host], ['NetworkPolicy', 'web', 'n1']);
+      assert.match(ev.message, /^spec\.ingress: .*last valid version stays in force/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a failed sync makes the agent unready and is retried after the retry interval', async () => {
     const { fake, clock, app, syncs } = setup();
     try {

@@ -1,12 +1,12 @@
-import { ListWatch, Resources, createKubeMetrics, type ChangeEvent, type KubeClient, type KubeObject } from '@portico/kube';
+import { EventRecorder, ListWatch, Resources, createKubeMetrics, type ChangeEvent, type KubeClient, type KubeObject } from '@portico/kube';
 import { buildHealthServer, createRegistry, type Logger, type Readiness, type Registry } from '@portico/service-kit';
-import type { NetpolSnapshot } from '@portico/netpol';
+import type { NetpolSnapshot, Problem } from '@portico/netpol';
 import type { FastifyInstance } from 'fastify';
 import { netpolConfig, resolveFamilies, type RunConfig } from './config.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import { BoundedRunner, realClock, type Clock, type RunOutcome, type RunReason } from './runner.ts';
-import { Syncer, type SyncResult } from './sync.ts';
+import { logProblems, Syncer, type SyncResult } from './sync.ts';
 import { namespaceEventMatters, nodeEventMatters, podEventMatters, slimNamespace, slimNode, slimPod, slimPolicy } from './watch-filters.ts';
 import { nodeAddresses, toNetpolSnapshot } from './snapshot.ts';
 
@@ -52,7 +52,19 @@ export function createApp(deps: AppDeps): App {
   const registry = deps.registry ?? createRegistry('netpol-agent', deps.version);
   const metrics = createAgentMetrics(registry, deps.version);
   const kubeMetrics = createKubeMetrics(registry);
-  const syncer = new Syncer({ kernel: deps.kernel, log, metrics });
+  const events = new EventRecorder({ client, component: 'portico-netpol-agent', host: config.nodeName, logger: log });
+  // Problems are logged when they change; an invalid NetworkPolicy also gets a Warning Event (reason
+  // InvalidNetworkPolicy, the field, the value and what is enforced instead: its last valid version,
+  // or its fail-closed isolation form). Every node's agent reports it (source.host tells them apart).
+  const onProblems = (problems: readonly Problem[]): void => {
+    logProblems(log, problems);
+    for (const p of problems) {
+      if (p.object?.kind !== 'NetworkPolicy' || !p.object.name) continue;
+      const ref = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: p.object.namespace ?? 'default', name: p.object.name };
+      events.event(ref, 'Warning', p.reason, `${p.field}: ${JSON.stringify(p.value)}: ${p.message}`);
+    }
+  };
+  const syncer = new Syncer({ kernel: deps.kernel, log, metrics, onProblems });
   deps.kernel.observe(metrics.kernelObserver);
 
   const lw = <T extends Obj>(res: (typeof Resources)[keyof typeof Resources], transform: (o: T) => T, extra: { fieldSelector?: string; name: string }) =>
@@ -143,6 +155,7 @@ export function createApp(deps: AppDeps): App {
     },
     async close() {
       await runner.stop();
+      await events.flush();
       await Promise.all(caches.map((c) => c.stop()));
       await server.close();
     },

@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProgram } from '@portico/service-kit';
 import { expectGolden, Sink } from '@portico/testing';
@@ -97,6 +100,58 @@ describe('netpol-agent CLI', () => {
     assert.equal(writes(r.runner).length, 0);
   });
 
+  it('objects of the wrong shape: exit 2, one line per problem naming object, field and value; no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netpol-cli-'));
+    const file = join(dir, 'shapes.yaml');
+    const np = (name: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: x, name: ${name}}\n${spec}`;
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}',
+        'apiVersion: v1\nkind: Pod\nmetadata: {namespace: x, name: p, labels: "app=web"}\nstatus: {podIP: 10.42.0.9}',
+        np('map-ingress', 'spec: {podSelector: {}, ingress: {from: []}}'),
+        np('string-from', 'spec: {podSelector: {}, ingress: [{from: everyone, ports: "80"}]}'),
+        np('string-selector', 'spec: {podSelector: "app=web"}'),
+        np('no-spec', ''),
+        np('bad-port', 'spec: {podSelector: {}, ingress: [{ports: [{port: 0, protocol: ICMP}]}]}'),
+      ].join('\n---\n'),
+    );
+    for (const cmd of ['render', 'apply']) {
+      const r = await cli([cmd, '--node', 'n1', '--families', 'IPv4', file]);
+      assert.equal(r.code, 2, r.stderr.join('\n'));
+      assert.equal(r.runner.calls.length, 0, 'nothing applied');
+      assert.equal(r.stdout, '');
+      const text = r.stderr.join('\n');
+      assert.doesNotMatch(text, /TypeError|\n\s+at /);
+      for (const want of [
+        'Pod x/p: metadata.labels: "app=web"',
+        'NetworkPolicy x/map-ingress: spec.ingress: "{\\"from\\":[]}"',
+        'NetworkPolicy x/string-from: spec.ingress[0].from: "everyone"',
+        'NetworkPolicy x/string-from: spec.ingress[0].ports: "80"',
+        'NetworkPolicy x/string-selector: spec.podSelector: "app=web"',
+        'NetworkPolicy x/bad-port: spec.ingress[0].ports[0].protocol: "ICMP"',
+        'NetworkPolicy x/bad-port: spec.ingress[0].ports[0].port: "0"',
+      ]) {
+        assert.ok(text.includes(want), `${cmd}: missing ${want} in\n${text}`);
+      }
+      assert.ok(!text.includes('no-spec'), 'a policy without spec is the API zero value, valid');
+      const lines = r.stderr.filter((l) => l.includes('string-from: spec.ingress[0].from'));
+      assert.equal(lines.length, 1, 'each problem printed once');
+    }
+  });
+
+  it('apply prints each warning once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netpol-cli-'));
+    const file = join(dir, 'dup.yaml');
+    const p = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: {namespace: x, name: ${name}}\nspec: {nodeName: n1}\nstatus: {phase: Running, podIP: 10.42.0.9}`;
+    writeFileSync(file, ['apiVersion: v1\nkind: Namespace\nmetadata: {name: x}', p('a'), p('b')].join('\n---\n'));
+    const r = await cli(['apply', '--node', 'n1', '--families', 'IPv4', '--iptables-backend', 'nft', '--default-deny', 'false', file]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    const dups = r.stderr.filter((l) => l.includes('DuplicateAddress'));
+    assert.equal(dups.length, 1, r.stderr.join('\n'));
+    assert.match(dups[0]!, /warning: Pod x\/b: status.podIPs: "10.42.0.9": pod x\/a has the same address/);
+  });
+
   it('unreadable or malformed snapshots: exit 2, nothing applied', async () => {
     for (const args of [['--snapshot', '/nonexistent/x.yaml'], []]) {
       const r = await cli(['apply', '--node', 'n1', ...args]);
@@ -131,8 +186,10 @@ describe('netpol-agent CLI', () => {
     const runner = new RecordingRunner((c) => (c.cmd === 'iptables-nft-restore' ? failed(1, 'iptables-restore: line 7 failed') : ok()));
     const r = await cli(['apply', '--node', 'n1', '--iptables-backend', 'nft', '--families', 'IPv4', data('snapshot.yaml')], { runner });
     assert.equal(r.code, 1);
-    const s = JSON.parse(r.stdout) as { families: { phase: string; rolledBack: boolean }[] };
+    const s = JSON.parse(r.stdout) as { families: { phase: string; rolledBack: boolean }[]; summary: object; notApplied: Record<string, { setsCreated: number }> };
     assert.deepEqual(s.families.map((f) => [f.phase, f.rolledBack]), [['iptables', true]]);
+    assert.deepEqual(s.summary, {}, 'a failed family has no summary of things done');
+    assert.ok(s.notApplied.IPv4!.setsCreated > 0, 'what it would have done is under notApplied');
   });
 
   it('cleanup removes only owned objects, and is a no-op on a clean kernel', async () => {

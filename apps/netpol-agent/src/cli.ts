@@ -1,7 +1,7 @@
 import { createLogger, ExitCode, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
 import { loadSnapshot, SnapshotError } from '@portico/kube';
 import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
-import { renderNetpol } from '@portico/netpol';
+import { pushAll, renderNetpol } from '@portico/netpol';
 import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
 import { nodeRunner, type Runner } from '@portico/iptables';
 import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
@@ -81,7 +81,8 @@ async function renderCommand(ctx: CommandContext): Promise<number> {
     // What `apply` writes on a node that holds none of Portico's objects yet.
     const plan = planFamily(f, EMPTY_KERNEL(f.family));
     out.push(`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`);
-    out.push(`# ipset restore input (${f.ipsets.length} sets)`, ...plan.stage);
+    out.push(`# ipset restore input (${f.ipsets.length} sets)`);
+    pushAll(out, plan.stage);
     out.push(`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`);
     out.push(plan.iptables.trimEnd());
   }
@@ -96,6 +97,7 @@ async function kernelFor(deps: CliDeps, runner: Runner, backend: IptablesBackend
 }
 
 function summary(r: SyncResult, backend: string): string {
+  const failedFamilies = new Set(r.families.filter((f) => f.outcome === 'failed').map((f) => f.family));
   return JSON.stringify({
     outcome: r.outcome,
     backend,
@@ -108,7 +110,10 @@ function summary(r: SyncResult, backend: string): string {
       ...(f.phase ? { phase: f.phase, error: f.error?.message, rolledBack: f.rolledBack } : {}),
       ...(f.leftovers.length ? { leftovers: f.leftovers } : {}),
     })),
-    summary: Object.fromEntries(r.plans.map((p) => [p.family, p.summary])),
+    // What was done, per family that was applied; what a failed family would have done is `notApplied`
+    // (its changes were rolled back or never made), so a failure never reads as sets created.
+    summary: Object.fromEntries(r.plans.filter((p) => !failedFamilies.has(p.family)).map((p) => [p.family, p.summary])),
+    ...(failedFamilies.size ? { notApplied: Object.fromEntries(r.plans.filter((p) => failedFamilies.has(p.family)).map((p) => [p.family, p.summary])) } : {}),
     durationMs: Object.fromEntries(Object.entries(r.durationMs).map(([k, v]) => [k, Math.round(v * 10) / 10])),
   });
 }
@@ -125,7 +130,8 @@ async function applyCommand(ctx: CommandContext, deps: CliDeps): Promise<number>
     return ExitCode.failure;
   }
   const log = createLogger({ app: NAME, level: 'warn', destination: { write: (s: string) => void ctx.io.stderr.write(s) } });
-  const syncer = new Syncer({ kernel, log });
+  // prepare() printed every render problem already: once is enough.
+  const syncer = new Syncer({ kernel, log, onProblems: () => undefined });
   const r = await syncer.sync(p.snapshot, p.cfg, { reread: true });
   kernel.close();
   ctx.io.stdout.write(summary(r, kernel.tools.backend) + '\n');

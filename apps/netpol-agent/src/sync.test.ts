@@ -133,6 +133,38 @@ describe('Syncer', () => {
     assert.equal(dump(fake), want);
   });
 
+  it('a family dropped by a later snapshot loses its chains, jumps and sets; the other family is untouched', async () => {
+    const { fake, kernel, syncer } = setup();
+    const snap = { ...randomSnapshot(rng(11)), networkPolicies: POLICIES };
+    assert.equal((await syncer.sync(snap, CONFIG)).outcome, 'applied');
+    const owned = (fam: 'IPv4' | 'IPv6') => [...fake.tables[fam].keys()].filter((c) => c.startsWith('KUBE-'));
+    assert.ok(owned('IPv6').length > 0);
+    assert.ok([...fake.sets.keys()].some((n) => n.startsWith('inet6:')));
+    const v4Before = formatFilterTable({ chains: fake.tables.IPv4 });
+    const r = await syncer.sync(snap, { ...CONFIG, families: ['IPv4'] });
+    assert.equal(r.outcome, 'applied');
+    assert.deepEqual(r.plans.map((p) => p.family), ['IPv4', 'IPv6']);
+    assert.deepEqual(owned('IPv6'), [], 'no owned IPv6 chain is left');
+    assert.ok(![...fake.tables.IPv6.values()].some((c) => c.rules.some((rule) => rule.includes('KUBE-ROUTER'))), 'no jump is left in the built-in chains');
+    assert.ok(![...fake.sets.keys()].some((n) => n.startsWith('inet6:')), 'no IPv6 set is left');
+    assert.equal(formatFilterTable({ chains: fake.tables.IPv4 }), v4Before, 'IPv4 unchanged');
+    // Converged: the next syncs write nothing, and a fresh one-shot syncer (as `apply` is) agrees.
+    assert.equal((await syncer.sync(snap, { ...CONFIG, families: ['IPv4'] })).writes, 0);
+    assert.equal((await syncer.sync(snap, { ...CONFIG, families: ['IPv4'] }, { reread: true })).writes, 0);
+    const fresh = new Syncer({ kernel, log: silent });
+    assert.equal((await fresh.sync(snap, { ...CONFIG, families: ['IPv4'] }, { reread: true })).writes, 0);
+  });
+
+  it('a one-shot apply (re-read) removes what an earlier run left in a family it no longer enables', async () => {
+    const { fake, kernel, syncer } = setup();
+    const snap = { ...randomSnapshot(rng(12)), networkPolicies: POLICIES };
+    await syncer.sync(snap, CONFIG);
+    const later = new Syncer({ kernel, log: silent });
+    const r = await later.sync(snap, { ...CONFIG, families: ['IPv4'] }, { reread: true });
+    assert.equal(r.outcome, 'applied');
+    assert.deepEqual([...fake.tables.IPv6.keys()].filter((c) => c.startsWith('KUBE-')), []);
+  });
+
   it('a render problem is reported, the rest is applied', async () => {
     const { syncer } = setup();
     const bad = policy('x', 'bad', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Sometimes' }] }, policyTypes: ['Ingress'] });

@@ -1,6 +1,6 @@
 import { Netpol } from '@portico/labels';
 import type { Logger } from '@portico/service-kit';
-import { isFixedChain, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
+import { FAMILIES, isFixedChain, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
 import { applyFamilyPlan, type FamilyApplyResult } from './kernel/apply.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { isEmptyPlan, planFamily, planText, type FamilyPlan, type KernelFamily } from './kernel/plan.ts';
@@ -43,6 +43,11 @@ export interface SyncerOptions {
   readonly metrics?: AgentMetrics;
   /** @default a new NetpolRenderer */
   readonly renderer?: NetpolRenderer;
+  /**
+   * Called with the render problems whenever they differ from the previous sync's.
+   * @default one log line per problem (warn, error for `error` severity)
+   */
+  readonly onProblems?: (problems: readonly Problem[]) => void;
 }
 
 export class Syncer {
@@ -52,6 +57,9 @@ export class Syncer {
   readonly #renderer: NetpolRenderer;
   /** family -> the kernel state as last read or written; absent = unknown, read before planning. */
   readonly #model = new Map<Family, KernelFamily>();
+  /** Families this syncer has written to and not cleaned up since (a family dropped later is cleaned). */
+  readonly #applied = new Set<Family>();
+  readonly #onProblems: ((problems: readonly Problem[]) => void) | undefined;
   #lastProblems = '';
 
   constructor(opts: SyncerOptions) {
@@ -59,6 +67,7 @@ export class Syncer {
     this.#log = opts.log;
     this.#metrics = opts.metrics;
     this.#renderer = opts.renderer ?? new NetpolRenderer();
+    this.#onProblems = opts.onProblems;
   }
 
   /** Forgets the kernel model: the next sync reads the kernel. */
@@ -128,6 +137,30 @@ export class Syncer {
     } catch (err) {
       return result({ outcome: 'failed', failedPhase: 'plan', error: asError(err), families: [], plans: [], reread: needRead, drift: false, times: [tRead, performance.now() - tPlan0, 0] });
     }
+    // A family no longer enabled (flags, or the node's addresses with --families auto) keeps no
+    // rules: its owned chains, jumps and sets are removed like `cleanup` removes them. Families this
+    // syncer never wrote are looked at only on re-reads (`apply`, the first and periodic syncs), and a
+    // family whose tools cannot be read there is not ours to clean.
+    for (const family of FAMILIES) {
+      if (families.includes(family) || (!this.#applied.has(family) && !needRead)) continue;
+      let k = needRead ? undefined : this.#model.get(family);
+      if (!k) {
+        try {
+          [k] = await this.#kernel.read([family]);
+        } catch (err) {
+          if (!this.#applied.has(family)) continue;
+          this.invalidate();
+          return result({ outcome: 'failed', failedPhase: 'read', error: asError(err), families: [], plans: [], reread: true, drift: false, times: [tRead, performance.now() - tPlan0, 0] });
+        }
+      }
+      const p = planFamily({ family, chains: [], ipsets: [], builtinRules: [] }, k!);
+      if (isEmptyPlan(p)) {
+        this.#applied.delete(family);
+        continue;
+      }
+      this.#log.info({ event: 'familyDropped', family }, 'family no longer enabled; removing its rules and sets');
+      plans.push(p);
+    }
     const tPlan = performance.now() - tPlan0;
     if (this.#log.isLevelEnabled('debug')) {
       for (const p of plans) if (!isEmptyPlan(p)) this.#log.debug({ event: 'plan', family: p.family, plan: planText(p) }, 'apply plan');
@@ -140,6 +173,8 @@ export class Syncer {
       applied.push(r);
       if (r.outcome === 'failed' || r.leftovers.length > 0 || p.warnings.length > 0) this.#model.delete(p.family);
       else this.#model.set(p.family, p.after);
+      if (families.includes(p.family)) this.#applied.add(p.family);
+      else if (r.outcome !== 'failed' && r.leftovers.length === 0) this.#applied.delete(p.family);
       for (const w of p.warnings) this.#log.warn({ event: w.event, family: p.family, name: w.name, referencedBy: w.referencedBy }, 'stale object still referenced by a foreign rule; emptied but kept');
       if (r.leftovers.length) this.#log.warn({ event: 'leftoverSets', family: p.family, sets: r.leftovers }, 'could not destroy sets; will retry');
       if (r.outcome === 'failed') {
@@ -160,12 +195,11 @@ export class Syncer {
     const text = JSON.stringify(problems);
     if (text === this.#lastProblems) return;
     this.#lastProblems = text;
-    for (const p of problems) {
-      this.#log[p.severity === 'error' ? 'error' : 'warn'](
-        { event: 'renderProblem', reason: p.reason, obj: p.object, field: p.field, value: p.value },
-        p.message,
-      );
+    if (this.#onProblems) {
+      this.#onProblems(problems);
+      return;
     }
+    logProblems(this.#log, problems);
   }
 
   #record(r: SyncResult, desired: DesiredState): void {
@@ -195,6 +229,13 @@ export class Syncer {
     m.leftovers.set(r.plans.reduce((n, p) => n + p.warnings.length, 0) + r.families.reduce((n, f) => n + f.leftovers.length, 0));
     m.renderProblems.reset();
     for (const p of r.problems) m.renderProblems.labels(p.reason).inc();
+  }
+}
+
+/** One log line per render problem: object, field, value, and what was done about it. */
+export function logProblems(log: Logger, problems: readonly Problem[]): void {
+  for (const p of problems) {
+    log[p.severity === 'error' ? 'error' : 'warn']({ event: 'renderProblem', reason: p.reason, obj: p.object, field: p.field, value: p.value }, p.message);
   }
 }
 

@@ -19,6 +19,14 @@ interface PortLike {
 
 function keepPorts(containers: unknown): { name?: string; ports: PortLike[] }[] | undefined {
   if (!Array.isArray(containers)) return undefined;
+  // An object of the wrong shape is kept as it is, for the core's validation to report (libs/netpol
+  // validate.ts); slimming must not throw or quietly turn it into a valid one.
+  const wellFormed = (c: unknown): boolean => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) return false;
+    const ports = (c as { ports?: unknown }).ports;
+    return ports == null || (Array.isArray(ports) && ports.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p)));
+  };
+  if (!containers.every(wellFormed)) return containers as { name?: string; ports: PortLike[] }[];
   const out: { name?: string; ports: PortLike[] }[] = [];
   for (const c of containers as { name?: string; ports?: PortLike[] }[]) {
     // Only named ports matter for NetworkPolicy; unnamed ones are dropped.

@@ -1,4 +1,5 @@
 import { Netpol } from '@portico/labels';
+import { pushAll } from './arrays.ts';
 import { formatCIDR, parseCIDR } from './ip.ts';
 import { type AcceptPlacement, type Family, FAMILIES, type NetpolConfig, type NetpolSnapshot, type Problem } from './types.ts';
 
@@ -100,7 +101,7 @@ function splitByFamily(cidrs: readonly string[]): Record<Family, string[]> {
 }
 
 export function resolveConfig(config: NetpolConfig, snapshot: NetpolSnapshot, problems: Problem[]): ResolvedConfig {
-  problems.push(...checkNetpolConfig(config));
+  pushAll(problems, checkNetpolConfig(config));
   const families = FAMILIES.filter((f) => (config.families ?? ['IPv4']).includes(f));
   let podCIDRs = config.podCIDRs;
   if (podCIDRs === undefined) {

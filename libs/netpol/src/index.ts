@@ -13,6 +13,8 @@
  *   new connection.
  * - {@link simulatePacket} / {@link simulateConnection}: walks rendered rules and sets like the kernel
  *   does, so rendered output can be checked against the oracle without a kernel.
+ * - Validation ({@link screenSnapshot}, `validate*`): every object is checked as the API server would
+ *   check it before anything reads it; invalid objects fail closed (validate.ts).
  * - Names: kube-router's hash formulas (spec 2.4-2.6) and Portico's stable-version choice.
  *
  * See docs/netpol.md.
@@ -31,7 +33,18 @@ export {
   type LimitUnit,
 } from './config.ts';
 export { clampComment, safeJoin } from './chains.ts';
-export { validateNetworkPolicy, selectorMatches, effectivePolicyTypes } from './model.ts';
+export { selectorMatches, effectivePolicyTypes } from './model.ts';
+export {
+  validateNetworkPolicy,
+  validatePod,
+  validateNamespace,
+  validateNode,
+  isolationPolicy,
+  screenSnapshot,
+  newScreenMemo,
+  type ScreenMemo,
+} from './validate.ts';
+export { pushAll } from './arrays.ts';
 export { evaluate, type Connection, type Verdict, type OracleOptions } from './oracle.ts';
 export {
   simulatePacket,

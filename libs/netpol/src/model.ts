@@ -1,6 +1,7 @@
 import { Netpol } from '@portico/labels';
 import { limitBurstProblem, type LimitUnit, limitRateProblem } from './config.ts';
-import { type CIDR, cidrWithin, formatIP, parseCIDR, parseIP } from './ip.ts';
+import { pushAll } from './arrays.ts';
+import { type CIDR, formatIP, parseCIDR, parseIP } from './ip.ts';
 import type {
   Family,
   LabelSelector,
@@ -106,66 +107,8 @@ export interface ClusterModel {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Label selectors
+// Label selectors (validation lives in validate.ts)
 // ---------------------------------------------------------------------------------------------
-
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function labelKeyProblem(key: string): string | undefined {
-  const slash = key.indexOf('/');
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (slash >= 0) {
-    const prefix = key.slice(0, slash);
-    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) return 'prefix must be a DNS-1123 subdomain';
-  }
-  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-    return 'name part must be 1-63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric';
-  }
-  return undefined;
-}
-
-function labelValueProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string') return 'must be a string';
-  if (value.length > 63 || (value.length > 0 && !LABEL_NAME.test(value))) {
-    return 'must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric';
-  }
-  return undefined;
-}
-
-/** Problems of a label selector, as `[fieldSuffix, value, message]`. */
-function selectorProblems(sel: LabelSelector, field: string): [string, string, string][] {
-  const out: [string, string, string][] = [];
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    const kp = labelKeyProblem(k);
-    if (kp) out.push([`${field}.matchLabels`, k, `invalid label key: ${kp}`]);
-    const vp = labelValueProblem(v);
-    if (vp) out.push([`${field}.matchLabels.${k}`, String(v), `invalid label value: ${vp}`]);
-  }
-  (sel.matchExpressions ?? []).forEach((e, i) => {
-    const f = `${field}.matchExpressions[${i}]`;
-    const kp = labelKeyProblem(String(e.key ?? ''));
-    if (kp) out.push([`${f}.key`, String(e.key ?? ''), `invalid label key: ${kp}`]);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0) out.push([`${f}.values`, '[]', `must be non-empty when operator is ${e.operator}`]);
-        values.forEach((v, j) => {
-          const vp = labelValueProblem(v);
-          if (vp) out.push([`${f}.values[${j}]`, String(v), `invalid label value: ${vp}`]);
-        });
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) out.push([`${f}.values`, JSON.stringify(values), `must be empty when operator is ${e.operator}`]);
-        break;
-      default:
-        out.push([`${f}.operator`, String(e.operator), 'not a valid selector operator (In, NotIn, Exists, DoesNotExist)']);
-    }
-  });
-  return out;
-}
 
 /** Compiles a (valid) selector. `null`/absent compiles as `{}`. */
 export function compileSelector(sel: LabelSelector | null | undefined): Selector {
@@ -213,93 +156,6 @@ export function compileSelector(sel: LabelSelector | null | undefined): Selector
 /** `metav1.LabelSelector` semantics: matchLabels AND every expression; `{}` matches everything. */
 export function selectorMatches(sel: LabelSelector | null | undefined, labels: Readonly<Record<string, string>>): boolean {
   return compileSelector(sel).matches(labels);
-}
-
-// ---------------------------------------------------------------------------------------------
-// NetworkPolicy validation (what the API server's validation would reject)
-// ---------------------------------------------------------------------------------------------
-
-const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
-
-function portProblems(p: NetworkPolicyPort, field: string): [string, string, string][] {
-  const out: [string, string, string][] = [];
-  if (p.protocol != null && !PROTOCOLS.includes(p.protocol as Protocol)) {
-    out.push([`${field}.protocol`, String(p.protocol), 'must be TCP, UDP or SCTP']);
-  }
-  if (typeof p.port === 'number') {
-    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) out.push([`${field}.port`, String(p.port), 'must be between 1 and 65535']);
-  } else if (typeof p.port === 'string') {
-    if (!IANA_SVC_NAME.test(p.port) || p.port.includes('--') || !/[a-z]/.test(p.port)) {
-      out.push([`${field}.port`, p.port, 'must be a port number or an IANA service name (1-15 lower-case alphanumerics or "-", with a letter)']);
-    }
-  } else if (p.port != null) {
-    out.push([`${field}.port`, JSON.stringify(p.port), 'must be a number or a string']);
-  }
-  if (p.endPort != null) {
-    if (typeof p.port !== 'number') out.push([`${field}.endPort`, String(p.endPort), 'may only be set with a numeric port']);
-    else if (!Number.isInteger(p.endPort) || p.endPort < p.port || p.endPort > 65535) {
-      out.push([`${field}.endPort`, String(p.endPort), `must be between port (${p.port}) and 65535`]);
-    }
-  }
-  return out;
-}
-
-function peerProblems(peer: NetworkPolicyPeer, field: string): [string, string, string][] {
-  const out: [string, string, string][] = [];
-  const hasSel = peer.podSelector != null || peer.namespaceSelector != null;
-  if (peer.ipBlock != null && hasSel) {
-    out.push([field, 'ipBlock with podSelector/namespaceSelector', 'ipBlock may not be combined with podSelector or namespaceSelector']);
-  }
-  if (peer.ipBlock == null && !hasSel) out.push([field, '{}', 'must specify a peer (podSelector, namespaceSelector or ipBlock)']);
-  if (peer.podSelector != null) out.push(...selectorProblems(peer.podSelector, `${field}.podSelector`));
-  if (peer.namespaceSelector != null) out.push(...selectorProblems(peer.namespaceSelector, `${field}.namespaceSelector`));
-  if (peer.ipBlock != null) {
-    const cidr = parseCIDR(String(peer.ipBlock.cidr ?? ''));
-    if (!cidr) out.push([`${field}.ipBlock.cidr`, String(peer.ipBlock.cidr ?? ''), 'must be a valid CIDR']);
-    (peer.ipBlock.except ?? []).forEach((x, i) => {
-      const e = parseCIDR(String(x));
-      if (!e) out.push([`${field}.ipBlock.except[${i}]`, String(x), 'must be a valid CIDR']);
-      else if (cidr && (!cidrWithin(e, cidr) || e.prefix <= cidr.prefix)) {
-        out.push([`${field}.ipBlock.except[${i}]`, String(x), `must be a strict subset of cidr ${peer.ipBlock!.cidr}`]);
-      }
-    });
-  }
-  return out;
-}
-
-/**
- * The problems the API server's validation would report for this policy (selectors, ports, peers,
- * CIDRs, policyTypes). A policy with any problem is ignored as a whole by the renderer and the oracle,
- * as if the API server had rejected it, and each problem is reported with reason
- * `InvalidNetworkPolicy` (Event-able on the policy).
- */
-export function validateNetworkPolicy(policy: NetworkPolicy): Problem[] {
-  const raw: [string, string, string][] = [];
-  const spec = policy.spec ?? ({} as NetworkPolicy['spec']);
-  if (!policy.metadata?.name) raw.push(['metadata.name', '', 'must be set']);
-  if (spec.podSelector != null) raw.push(...selectorProblems(spec.podSelector, 'spec.podSelector'));
-  const types = spec.policyTypes ?? [];
-  if (types.length > 2) raw.push(['spec.policyTypes', JSON.stringify(types), 'may hold at most Ingress and Egress']);
-  types.forEach((t, i) => {
-    if (t !== 'Ingress' && t !== 'Egress') raw.push([`spec.policyTypes[${i}]`, String(t), 'must be Ingress or Egress']);
-  });
-  (spec.ingress ?? []).forEach((r, i) => {
-    (r.ports ?? []).forEach((p, j) => raw.push(...portProblems(p, `spec.ingress[${i}].ports[${j}]`)));
-    (r.from ?? []).forEach((p, j) => raw.push(...peerProblems(p, `spec.ingress[${i}].from[${j}]`)));
-  });
-  (spec.egress ?? []).forEach((r, i) => {
-    (r.ports ?? []).forEach((p, j) => raw.push(...portProblems(p, `spec.egress[${i}].ports[${j}]`)));
-    (r.to ?? []).forEach((p, j) => raw.push(...peerProblems(p, `spec.egress[${i}].to[${j}]`)));
-  });
-  const object = { kind: 'NetworkPolicy', namespace: policy.metadata?.namespace ?? 'default', name: policy.metadata?.name ?? '' };
-  return raw.map(([field, value, message]) => ({
-    reason: 'InvalidNetworkPolicy' as const,
-    severity: 'error' as const,
-    object,
-    field,
-    value,
-    message: `${message}; the policy is ignored`,
-  }));
 }
 
 /**
@@ -446,16 +302,12 @@ function nflogAnnotations(policy: NetworkPolicy, problems: Problem[]): { limit?:
   return out;
 }
 
-/** Normalizes one policy; undefined (and problems) when the API server would reject it. */
-export function normalizePolicy(policy: NetworkPolicy, problems: Problem[]): PolicyModel | undefined {
-  const invalid = validateNetworkPolicy(policy);
-  if (invalid.length > 0) {
-    problems.push(...invalid);
-    return undefined;
-  }
+/** Normalizes one (valid: see validate.ts) policy. */
+export function normalizePolicy(policy: NetworkPolicy, problems: Problem[]): PolicyModel {
   const namespace = policy.metadata.namespace ?? 'default';
   const name = policy.metadata.name;
   const types = effectivePolicyTypes(policy);
+  const spec = policy.spec ?? {};
   const rule = (peers: readonly NetworkPolicyPeer[] | null | undefined, ports: readonly NetworkPolicyPort[] | null | undefined, index: number): RuleModel => {
     const peerModels = peers && peers.length > 0 ? peers.map(normalizePeer) : null;
     const portModels = ports && ports.length > 0 ? ports.map(normalizePort) : null;
@@ -480,11 +332,11 @@ export function normalizePolicy(policy: NetworkPolicy, problems: Problem[]): Pol
     namespace,
     name,
     key: `${namespace}/${name}`,
-    podSelector: compileSelector(policy.spec.podSelector),
+    podSelector: compileSelector(spec.podSelector),
     ingress: types.ingress,
     egress: types.egress,
-    ingressRules: types.ingress ? (policy.spec.ingress ?? []).map((r, i) => rule(r.from, r.ports, i)) : [],
-    egressRules: types.egress ? (policy.spec.egress ?? []).map((r, i) => rule(r.to, r.ports, i)) : [],
+    ingressRules: types.ingress ? (spec.ingress ?? []).map((r, i) => rule(r.from, r.ports, i)) : [],
+    egressRules: types.egress ? (spec.egress ?? []).map((r, i) => rule(r.to, r.ports, i)) : [],
     nflogLimit: nflog.limit,
     nflogBurst: nflog.burst,
   };
@@ -535,7 +387,7 @@ function dedupe<T extends { metadata: { name: string; namespace?: string; uid?: 
  */
 export interface ModelCache {
   readonly pods: WeakMap<Pod, { model: PodModel; problems: Problem[] }>;
-  readonly policies: WeakMap<NetworkPolicy, { model: PolicyModel | undefined; problems: Problem[] }>;
+  readonly policies: WeakMap<NetworkPolicy, { model: PolicyModel; problems: Problem[] }>;
   /** The previous pod list, to patch instead of re-sorting when only a few pods were replaced. */
   lastPods?: PodsMemo;
 }
@@ -547,6 +399,8 @@ interface PodsMemo {
   readonly pos: Map<string, number>;
   /** Pods whose normalization reported problems. */
   readonly withProblems: Map<string, Problem[]>;
+  /** Actionable pods sharing an address with an earlier pod (DuplicateAddress warnings). */
+  readonly duplicates: readonly Problem[];
 }
 
 export function newModelCache(): ModelCache {
@@ -585,14 +439,45 @@ function patchPods(cache: ModelCache, input: readonly Pod[]): PodsMemo | undefin
     const old = cache.pods.get(prev.input[i]!);
     const hit = podHit(cache, input[i]!);
     if (!old || old.model.key !== hit.model.key) return undefined;
+    // An address or actionability change can create or end an address conflict: full path.
+    if (old.model.actionable !== hit.model.actionable || old.model.ips.IPv4 !== hit.model.ips.IPv4 || old.model.ips.IPv6 !== hit.model.ips.IPv6) return undefined;
     sorted[prev.pos.get(old.model.key)!] = hit.model;
     if (hit.problems.length > 0) withProblems.set(hit.model.key, hit.problems);
     else withProblems.delete(hit.model.key);
   }
-  return { input, sorted, pos: prev.pos, withProblems };
+  return { input, sorted, pos: prev.pos, withProblems, duplicates: prev.duplicates };
 }
 
-/** Builds the normalized model of a snapshot (order-independent). */
+/**
+ * Warnings for actionable pods whose address an earlier pod (by namespace/name) already has. Two pods
+ * with one IP is a CNI or snapshot error: the pod chains of both match the address and peer sets hold
+ * it once, so which policy governs it is not what a user would expect.
+ */
+function duplicateAddresses(sorted: readonly PodModel[]): Problem[] {
+  const out: Problem[] = [];
+  for (const fam of ['IPv4', 'IPv6'] as const) {
+    const first = new Map<string, string>(); // address -> pod key
+    for (const p of sorted) {
+      const ip = p.ips[fam];
+      if (!p.actionable || ip === undefined) continue;
+      const owner = first.get(ip);
+      if (owner === undefined) first.set(ip, p.key);
+      else {
+        out.push({
+          reason: 'DuplicateAddress',
+          severity: 'warning',
+          object: { kind: 'Pod', namespace: p.namespace, name: p.name },
+          field: 'status.podIPs',
+          value: ip,
+          message: `pod ${owner} has the same address: enforcement for this address is ambiguous (rules of both pods match it, peer sets hold it once); fix the pod addresses`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Builds the normalized model of a snapshot (order-independent; objects validated by validate.ts). */
 export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newModelCache()): ClusterModel {
   const problems: Problem[] = [];
   const namespaces = new Map<string, Readonly<Record<string, string>>>();
@@ -612,13 +497,14 @@ export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newMode
       if (hit.problems.length > 0) withProblems.set(hit.model.key, hit.problems);
     }
     sorted.sort((a, b) => cmp(a.key, b.key));
-    problems.push(...dedupProblems);
+    pushAll(problems, dedupProblems);
     // A list with duplicates is never patched (the winner could change).
-    memo = { input: dedupProblems.length > 0 ? [] : input, sorted, pos: new Map(sorted.map((m, i) => [m.key, i])), withProblems };
+    memo = { input: dedupProblems.length > 0 ? [] : input, sorted, pos: new Map(sorted.map((m, i) => [m.key, i])), withProblems, duplicates: duplicateAddresses(sorted) };
   }
   cache.lastPods = memo;
   const pods = memo.sorted;
-  for (const list of memo.withProblems.values()) problems.push(...list);
+  for (const list of memo.withProblems.values()) pushAll(problems, list);
+  pushAll(problems, memo.duplicates);
   const policies: PolicyModel[] = [];
   for (const p of dedupe(snapshot.networkPolicies ?? [], 'NetworkPolicy', true, problems)) {
     let hit = cache.policies.get(p);
@@ -627,8 +513,8 @@ export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newMode
       hit = { model: normalizePolicy(p, own), problems: own };
       cache.policies.set(p, hit);
     }
-    if (hit.model) policies.push(hit.model);
-    problems.push(...hit.problems);
+    policies.push(hit.model);
+    pushAll(problems, hit.problems);
   }
   policies.sort((a, b) => cmp(a.key, b.key));
   return { namespaces, pods, policies, problems };

@@ -36,10 +36,13 @@ describe('oracle (spec section 7)', () => {
     assert.equal(evaluate(base, { srcIP: '10.42.1.10', dstIP: '172.18.0.1', proto: 'TCP', dstPort: 30001 }), 'allow');
     assert.equal(evaluate(base, { srcIP: '10.42.1.10', dstIP: '172.18.0.1', proto: 'TCP', dstPort: 30001 }, { nodePortRange: null }), 'deny');
   });
-  it('a pod to itself is allowed (loopback); invalid policies do not exist', () => {
+  it('a pod to itself is allowed (loopback); an invalid policy counts in its fail-closed isolation form', () => {
     assert.equal(evaluate(base, { srcIP: '10.42.1.10', dstIP: '10.42.1.10', proto: 'TCP', dstPort: 80 }), 'allow');
+    const open = { ...base, networkPolicies: [] };
+    assert.equal(evaluate(open, { srcIP: '10.42.2.10', dstIP: '10.42.1.10', proto: 'TCP', dstPort: 80 }), 'allow');
     const s = { ...base, networkPolicies: [policy('x', 'bad', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Bogus' }] } })] };
-    assert.equal(evaluate(s, { srcIP: '10.42.2.10', dstIP: '10.42.1.10', proto: 'TCP', dstPort: 80 }), 'allow');
+    // The selector is invalid, so every pod of x is isolated for ingress; nothing is allowed in.
+    assert.equal(evaluate(s, { srcIP: '10.42.2.10', dstIP: '10.42.1.10', proto: 'TCP', dstPort: 80 }), 'deny');
   });
   it('rejects malformed or mixed-family connections loudly', () => {
     assert.throws(() => evaluate(base, { srcIP: 'nope', dstIP: '10.42.1.10', proto: 'TCP', dstPort: 80 }), /unparseable/);

@@ -1,12 +1,13 @@
 import { type IP, ipInCIDR, parseCIDR, parseIP } from './ip.ts';
-import { validateNetworkPolicy } from './model.ts';
+import { screenSnapshot } from './validate.ts';
 import type { LabelSelector, NetpolSnapshot, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod } from './types.ts';
 
 /**
  * The reference oracle (spec section 7): does the Kubernetes NetworkPolicy API allow this *new*
  * connection? It is written straight from the API's semantics and shares no evaluation code with the
- * renderer (only the admission check `validateNetworkPolicy`: a policy the API server would reject
- * does not exist), so renderer bugs show up as disagreements.
+ * renderer (only the admission screen `screenSnapshot` of validate.ts: an invalid policy counts in its
+ * fail-closed isolation form, other invalid objects do not exist), so renderer bugs show up as
+ * disagreements.
  *
  * Endpoints are resolved by IP: an *actionable* pod (has that IP, not hostNetwork, not
  * Succeeded/Failed/Completed) is a pod endpoint; anything else (node addresses, hostNetwork pods,
@@ -108,16 +109,16 @@ interface Prepared {
 /** Indexes of a snapshot, cached per snapshot object (and options object) since evaluation is repeated. */
 const cache = new WeakMap<NetpolSnapshot, WeakMap<OracleOptions, Prepared>>();
 
-function prepare(snapshot: NetpolSnapshot, options: OracleOptions): Prepared {
-  let byOpts = cache.get(snapshot);
-  if (!byOpts) cache.set(snapshot, (byOpts = new WeakMap()));
+function prepare(input: NetpolSnapshot, options: OracleOptions): Prepared {
+  let byOpts = cache.get(input);
+  if (!byOpts) cache.set(input, (byOpts = new WeakMap()));
   const hit = byOpts.get(options);
   if (hit) return hit;
+  const snapshot = screenSnapshot(input).snapshot;
   const nsLabels = new Map<string, Labels>();
   for (const n of snapshot.namespaces) nsLabels.set(n.metadata.name, n.metadata.labels ?? {});
   const policiesByNs = new Map<string, NetworkPolicy[]>();
   for (const p of snapshot.networkPolicies) {
-    if (validateNetworkPolicy(p).length > 0) continue;
     const ns = p.metadata.namespace ?? 'default';
     const list = policiesByNs.get(ns) ?? [];
     list.push(p);

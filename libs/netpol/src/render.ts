@@ -14,6 +14,7 @@ import {
   tailChain,
 } from './chains.ts';
 import { type ResolvedConfig, resolveConfig } from './config.ts';
+import { pushAll } from './arrays.ts';
 import { formatCIDR } from './ip.ts';
 import { buildModel, type ModelCache, newModelCache, type PeerModel, type PodModel, type PolicyModel, type RuleModel, sortProblems } from './model.ts';
 import {
@@ -28,6 +29,7 @@ import {
   targetSetName,
 } from './names.ts';
 import { SelectionCache } from './selection.ts';
+import { newScreenMemo, type ScreenMemo, screenSnapshot } from './validate.ts';
 import type {
   BuiltinRule,
   Chain,
@@ -271,7 +273,7 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
       const ordered = (m: SetMatch[]): SetMatch[] => [...m.filter((x) => x.dir === 'src'), ...m.filter((x) => x.dir === 'dst')];
 
       if (r.ports === null) {
-        for (const p of peers) rules.push(...markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]) }));
+        for (const p of peers) pushAll(rules, markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]) }));
         continue;
       }
       // Numeric and protocol-only entries, de-duplicated, in spec order.
@@ -290,7 +292,7 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
         }
       }
       for (const p of peers) {
-        for (const m of numeric) rules.push(...markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]), ...m }));
+        for (const m of numeric) pushAll(rules, markPair({ comment: comment(p, false), sets: ordered([...peerMatch(p), target]), ...m }));
         // Named ports: the destination must expose the name with that number (D2, D4, D5). A name no pod
         // exposes yields no rule, so a rule of only unresolvable names allows nothing.
         for (const { np, ports } of named) {
@@ -298,8 +300,9 @@ function buildPolicy(ctx: RenderCtx, pol: PolicyModel, deps: readonly unknown[],
           for (const port of ports) {
             const shared = namedPortSharedSetName(name, proto, port, family);
             namedRefs.add(`${np}|${port}`);
-            rules.push(
-              ...markPair({
+            pushAll(
+              rules,
+              markPair({
                 comment: comment(p, true),
                 sets: ordered([...peerMatch(p), target, { set: shared, dir: 'dst' }]),
                 protocol: protoOf(proto),
@@ -408,6 +411,10 @@ const byName = (a: { name: string }, b: { name: string }): number => (a.name < b
 
 /** Cross-render state of a renderer; a fresh one per {@link renderNetpol} call. */
 class RenderCache {
+  readonly screen: ScreenMemo;
+  constructor(keepLastGood: boolean) {
+    this.screen = newScreenMemo(keepLastGood);
+  }
   readonly model: ModelCache = newModelCache();
   readonly sel = new SelectionCache();
   /** policy -> `family|config key` -> output. */
@@ -534,14 +541,14 @@ function renderFamily(
     if (!memo) cache.policies.set(pol, (memo = new Map()));
     let out = memo.get(memoKey);
     if (out && sameDeps(out.deps, deps) && out.claims.every((c) => names.claim(c.logical, c.name, c.alternative, c.object) === c.got)) {
-      problems.push(...out.problems);
+      pushAll(problems, out.problems);
     } else {
       out = buildPolicy(ctx, pol, deps, names, out);
       memo.set(memoKey, out);
-      problems.push(...out.problems);
+      pushAll(problems, out.problems);
     }
-    sets.push(...out.sets);
-    policyChains.push(...out.chains);
+    pushAll(sets, out.sets);
+    pushAll(policyChains, out.chains);
     for (const r of out.namedRefs) namedRefs.add(r);
     for (const dir of ['ingress', 'egress'] as const) {
       const d = out[dir];
@@ -569,7 +576,7 @@ function renderFamily(
   const output: Rule[] = [];
 
   const fixed = fixedParts(cache, cfg, family);
-  input.push(...fixed.whitelist);
+  pushAll(input, fixed.whitelist);
 
   const chainNames = new Map<string, string>();
   for (const pod of localPods) {
@@ -611,8 +618,8 @@ function renderFamily(
       byCfg.set(memoKey, pm);
     }
     podChains.push(pm.chain);
-    forward.push(...pm.forward);
-    output.push(...pm.output);
+    pushAll(forward, pm.forward);
+    pushAll(output, pm.output);
     input.push(pm.input);
   }
 
@@ -656,11 +663,15 @@ function renderFamily(
   };
 }
 
-function render(cache: RenderCache, snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
-  const problems: Problem[] = [];
+function render(cache: RenderCache, input: NetpolSnapshot, config: NetpolConfig): DesiredState {
+  // Every object passes validation first (validate.ts): invalid ones are reported and replaced by
+  // their fail-closed stand-in, so nothing below sees a wrong shape.
+  const screened = screenSnapshot(input, cache.screen);
+  const snapshot = screened.snapshot;
+  const problems: Problem[] = screened.problems;
   const cfg = resolveConfig(config, snapshot, problems);
   const model = buildModel(snapshot, cache.model);
-  problems.push(...model.problems);
+  pushAll(problems, model.problems);
   cache.sel.begin(model);
   const cfgKey = JSON.stringify([cfg.nodeName, cfg.families, cfg.nflog]);
   const local = cache.sel.actionable.filter((p) => p.nodeName === cfg.nodeName);
@@ -676,10 +687,12 @@ function render(cache: RenderCache, snapshot: NetpolSnapshot, config: NetpolConf
 /**
  * Renders the desired ipsets and filter chains of one node. Pure and deterministic: the output
  * depends only on the content of `snapshot` and `config`, not on array order, and names are stable
- * across calls (see names.ts). Invalid input is reported in `problems` and skipped, never thrown.
+ * across calls (see names.ts). Invalid input is reported in `problems`, never thrown, and fails
+ * closed (validate.ts): an invalid policy is enforced in its isolation form, other invalid objects
+ * are left out, so no invalid object makes the output more permissive than the snapshot without it.
  */
 export function renderNetpol(snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
-  return render(new RenderCache(), snapshot, config);
+  return render(new RenderCache(false), snapshot, config);
 }
 
 /**
@@ -691,11 +704,14 @@ export function renderNetpol(snapshot: NetpolSnapshot, config: NetpolConfig): De
  * - a policy whose own object and selection results are unchanged reuses its rendered chains and
  *   sets, *as the same objects*. The apply engine can therefore skip unchanged sets and chains by
  *   identity (`prev === next`) before comparing content.
+ * One difference on invalid input: an object that turns invalid keeps its last valid version in
+ * force (what was enforced before the bad update stays), where {@link renderNetpol}, which has no
+ * history, uses the fail-closed stand-in (validate.ts).
  * Snapshot objects must be treated as immutable (as informer caches treat them): an object changed
  * in place, rather than replaced, is not noticed. Not safe for concurrent use; one per agent.
  */
 export class NetpolRenderer {
-  private cache = new RenderCache();
+  private cache = new RenderCache(true);
 
   render(snapshot: NetpolSnapshot, config: NetpolConfig): DesiredState {
     return render(this.cache, snapshot, config);
@@ -703,6 +719,6 @@ export class NetpolRenderer {
 
   /** Drops every cached result (the next render works like {@link renderNetpol}). */
   reset(): void {
-    this.cache = new RenderCache();
+    this.cache = new RenderCache(true);
   }
 }

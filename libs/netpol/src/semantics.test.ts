@@ -198,18 +198,78 @@ describe('invalid input is reported, never silently ignored', () => {
     ['bad policyType', { podSelector: {}, policyTypes: ['Both'] }, 'spec.policyTypes[0]', 'Both'],
   ];
   for (const [title, spec, field, value] of cases) {
-    it(`${title}: InvalidNetworkPolicy naming the policy, the field and the value; the policy is ignored`, () => {
+    it(`${title}: InvalidNetworkPolicy naming the policy, the field and the value; enforced fail-closed`, () => {
       const out = bad(spec);
       const p = out.problems.find((x) => x.reason === 'InvalidNetworkPolicy');
       assert.ok(p, 'a problem is reported');
       assert.deepEqual(p.object, { kind: 'NetworkPolicy', namespace: 'x', name: 'bad' });
       assert.equal(p.field, field);
       assert.equal(p.value, value);
+      assert.equal(p.severity, 'error');
+      assert.match(p.message, /fail closed/);
       const comments = out.families[0]!.chains.flatMap((c) => c.rules.map((r) => r.comment ?? ''));
-      assert.ok(!comments.some((c) => c.startsWith('x/bad ')), 'nothing rendered for the invalid policy');
       assert.ok(comments.includes('x/good policy'), 'other policies still render');
     });
   }
+
+  // Shapes the API server's decoder would refuse; before validation these crashed or selected everything.
+  const shapes: [string, unknown, string, string, [string, string, 'allow' | 'deny'][]][] = [
+    ['ingress as a map', { podSelector: { matchLabels: { pod: 'a' } }, ingress: { from: [] } }, 'spec.ingress', '{"from":[]}', [[YB, XA, 'deny'], [YB, XB, 'allow']]],
+    ['from as a string', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: 'everyone' }] }, 'spec.ingress[0].from', 'everyone', [[YB, XA, 'deny'], [YB, XB, 'allow']]],
+    ['ports as a string', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: '80' }] }, 'spec.ingress[0].ports', '80', [[YB, XA, 'deny']]],
+    ['podSelector as a string: isolates the whole namespace, never selects more allows', { podSelector: 'app=web', ingress: [{}] }, 'spec.podSelector', 'app=web', [[YB, XA, 'deny'], [YB, XB, 'deny'], [XA, YA, 'allow']]],
+    ['spec as a string', 'deny', 'spec', 'deny', [[YB, XA, 'deny'], [XA, YB, 'deny']]],
+    ['egress as a number, policyTypes absent: both directions isolated', { podSelector: { matchLabels: { pod: 'a' } }, egress: 7 }, 'spec.egress', '7', [[YB, XA, 'deny'], [XA, YB, 'deny'], [XB, YB, 'allow']]],
+    ['port as a float', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80.5 }] }] }, 'spec.ingress[0].ports[0].port', '80.5', [[YB, XA, 'deny'], [XA, YB, 'allow']]],
+    ['port as a list', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: [80] }] }] }, 'spec.ingress[0].ports[0].port', '[80]', [[YB, XA, 'deny']]],
+    ['cidr as a number', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: 10 } }] }] }, 'spec.ingress[0].from[0].ipBlock.cidr', '10', [[EXT, XA, 'deny']]],
+    ['matchLabels value as a number', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { pod: 1 } } }] }] }, 'spec.ingress[0].from[0].podSelector.matchLabels.pod', '1', [[XB, XA, 'deny']]],
+  ];
+  for (const [title, spec, field, value, verdicts] of shapes) {
+    it(`${title}: reported, rendered fail-closed (rules and oracle agree)`, () => {
+      const p = policy('x', 'bad', spec as NetworkPolicy['spec']);
+      const out = renderNetpol({ namespaces: NSS, pods: PODS, networkPolicies: [p] }, { nodeName: 'n1' });
+      const problem = out.problems.find((x) => x.field === field);
+      assert.ok(problem, `a problem names ${field}: ${JSON.stringify(out.problems)}`);
+      assert.equal(problem.value, value);
+      assert.deepEqual(problem.object, { kind: 'NetworkPolicy', namespace: 'x', name: 'bad' });
+      expect(cluster([p]), verdicts.map(([s, d, v]) => [s, d, v]));
+    });
+  }
+
+  it('a policy without spec is the API server zero value: ingress isolation of its namespace, no problem', () => {
+    const p = { metadata: { namespace: 'x', name: 'nospec' } } as unknown as NetworkPolicy;
+    const out = renderNetpol({ namespaces: NSS, pods: PODS, networkPolicies: [p] }, { nodeName: 'n1' });
+    assert.deepEqual(out.problems.filter((x) => x.severity === 'error'), []);
+    expect(cluster([p]), [[YB, XA, 'deny'], [XA, YB, 'allow']]);
+  });
+
+  it('invalid pods and namespaces are reported and left out; nothing throws', () => {
+    const weird = [
+      { metadata: { namespace: 'x', name: 'p1', labels: 'app=web' }, status: { podIP: '10.42.1.50' } },
+      { metadata: { namespace: 'x', name: 'p2' }, status: { podIPs: { ip: '10.42.1.51' } } },
+      { metadata: { namespace: 'x', name: 'p3' }, spec: { containers: [{ ports: [{ name: 'http', containerPort: '80' }] }] } },
+      { metadata: 'p4' },
+      'just a string',
+    ] as unknown as Pod[];
+    const out = renderNetpol({ namespaces: [...NSS, { metadata: { name: 'w', labels: ['a'] } } as never], pods: [...PODS, ...weird], networkPolicies: [] }, { nodeName: 'n1' });
+    const fields = out.problems.filter((x) => x.reason === 'InvalidObject').map((x) => `${x.object?.kind} ${x.object?.name} ${x.field}`);
+    assert.deepEqual(fields.sort(), [
+      'Namespace w metadata.labels',
+      'Pod  ',
+      'Pod  metadata',
+      'Pod p1 metadata.labels',
+      'Pod p2 status.podIPs',
+      'Pod p3 spec.containers[0].ports[0].containerPort',
+    ]);
+  });
+
+  it('two pods with one IP give a DuplicateAddress warning', () => {
+    const out = renderNetpol({ namespaces: NSS, pods: [...PODS, pod('y', 'twin', { ips: ['10.42.1.10'] })], networkPolicies: [] }, { nodeName: 'n1' });
+    const p = out.problems.find((x) => x.reason === 'DuplicateAddress');
+    assert.ok(p);
+    assert.deepEqual([p.object?.namespace, p.object?.name, p.value, p.severity], ['y', 'twin', '10.42.1.10', 'warning']);
+  });
 
   it('an invalid NFLOG annotation falls back to the defaults with a warning', () => {
     const out = renderNetpol(

@@ -1,3 +1,4 @@
+import { pushAll } from './arrays.ts';
 import type { Chain, DesiredState, FamilyState, IpSet, Rule, Target } from './types.ts';
 
 /**
@@ -124,7 +125,7 @@ export function ruleArgs(rule: Rule, ipv6?: boolean): string[] {
     a.push('-m', 'limit', '--limit', limitRateText(rule.limit.rate));
     if (rule.limit.burst !== DEFAULT_LIMIT_BURST) a.push('--limit-burst', String(rule.limit.burst));
   }
-  a.push(...targetArgs(rule.target, v6));
+  pushAll(a, targetArgs(rule.target, v6));
   return a;
 }
 

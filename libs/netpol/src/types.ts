@@ -352,8 +352,16 @@ export interface FamilyState {
 
 /** What the core reports about its input. */
 export type ProblemReason =
-  /** A NetworkPolicy the API server would reject (bad selector, port, CIDR...); it is ignored as a whole. */
+  /**
+   * A NetworkPolicy the API server would reject (wrong shape, bad selector, port, CIDR...): it is
+   * enforced in its isolation form (its pods isolated, no allow rules) or, in the agent, its last
+   * valid version stays in force. Never dropped: dropping an isolating policy would widen.
+   */
   | 'InvalidNetworkPolicy'
+  /** A Pod, Namespace or Node the API server would reject (wrong shape, bad labels, ports...): it is left out. */
+  | 'InvalidObject'
+  /** Two actionable pods with one IP address: the first by namespace/name is the one policies see for that address. */
+  | 'DuplicateAddress'
   /** An ipBlock of a family that is not enabled on this node: it is ignored for that family. */
   | 'IPBlockFamilyDisabled'
   /** A `kube-router.io/netpol-nflog-limit(-burst)` annotation value that does not parse: the default is used. */

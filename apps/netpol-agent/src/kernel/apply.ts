@@ -1,4 +1,4 @@
-import type { Family } from '@portico/netpol';
+import { pushAll, type Family } from '@portico/netpol';
 import { KernelError, type Kernel } from './kernel.ts';
 import { isEmptyPlan, type FamilyPlan } from './plan.ts';
 
@@ -51,7 +51,7 @@ export async function applyFamilyPlan(plan: FamilyPlan, kernel: Kernel): Promise
     // holding the intermediate content, which destroyCreated then removes.
     const k = err instanceof KernelError && err.failedLine !== undefined ? err.failedLine - 1 : plan.shrink.length;
     const rollbackErrors = await undoShrink(kernel, plan, k, err instanceof KernelError && err.failedLine !== undefined);
-    rollbackErrors.push(...(await destroyCreated(kernel, plan)));
+    pushAll(rollbackErrors, await destroyCreated(kernel, plan));
     return { ...base, outcome: 'failed', phase: 'shrink', error: asError(err), rolledBack: rollbackErrors.length === 0, rollbackErrors };
   }
 
@@ -60,7 +60,7 @@ export async function applyFamilyPlan(plan: FamilyPlan, kernel: Kernel): Promise
     await kernel.iptablesRestore(family, plan.iptables);
   } catch (err) {
     const rollbackErrors = await undoShrink(kernel, plan, plan.shrink.length, true);
-    rollbackErrors.push(...(await destroyCreated(kernel, plan)));
+    pushAll(rollbackErrors, await destroyCreated(kernel, plan));
     return { ...base, outcome: 'failed', phase: 'iptables', error: asError(err), rolledBack: rollbackErrors.length === 0, rollbackErrors };
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { base32 } from '@portico/labels';
-import { isOwnedChain, isOwnedSet, quoteArg, ruleArgs, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
+import { isOwnedChain, isOwnedSet, pushAll, quoteArg, ruleArgs, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
 import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
 import { ruleKey } from './normalize.ts';
 import { EntryMap } from './entry-map.ts';
@@ -637,7 +637,8 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       target.forEach((r, i) => {
         if (r.includes('KUBE')) last = i;
       });
-      target.splice(last + 1, 0, ...wantAfter);
+      const tail = target.splice(last + 1);
+      pushAll(pushAll(target, wantAfter), tail);
     }
     afterChains.set(chain, { name: chain, policy: o?.policy ?? 'ACCEPT', rules: target });
     if (sameRules(cur, target, v6)) {
@@ -713,7 +714,8 @@ export function planText(p: FamilyPlan): string {
   const out: string[] = [];
   const section = (title: string, lines: readonly string[]): void => {
     if (lines.length === 0) return;
-    out.push(`# ${p.family} ${title}`, ...lines);
+    out.push(`# ${p.family} ${title}`);
+    pushAll(out, lines);
   };
   section('stage (ipset restore)', p.stage);
   section('shrink (ipset restore -exist)', p.shrink.map((o) => o.line));
