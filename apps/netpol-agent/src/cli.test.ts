@@ -258,5 +258,7 @@ describe('netpol-agent CLI', () => {
       assert.ok(run.stdout.includes(f), `run --help lacks ${f}`);
     }
     assert.match(run.stdout, /default :10271/);
+    assert.match(run.stdout, /--resync-period .*default 5m\)/, 'durations shown as durations');
+    assert.match(run.stdout, /--min-sync-interval .*default 1s\)/);
   });
 });

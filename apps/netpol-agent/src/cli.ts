@@ -1,7 +1,7 @@
 import { createLogger, ExitCode, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
 import { loadSnapshot, SnapshotError } from '@portico/kube';
 import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
-import { pushAll, renderNetpol } from '@portico/netpol';
+import { renderNetpol } from '@portico/netpol';
 import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
 import { nodeRunner, type Runner } from '@portico/iptables';
 import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
@@ -76,17 +76,18 @@ const EMPTY_KERNEL = (family: Family): KernelFamily => ({ family, table: { chain
 async function renderCommand(ctx: CommandContext): Promise<number> {
   const p = await prepare(ctx, 'render');
   if (!p) return ExitCode.usage;
-  const out: string[] = [];
+  // Written in slices: a large cluster's output (every set entry of every family) can exceed the
+  // longest string V8 can build, and one string would double the peak memory.
+  const write = (lines: readonly string[]): void => {
+    for (let i = 0; i < lines.length; i += 65536) ctx.io.stdout.write(lines.slice(i, i + 65536).join('\n') + '\n');
+  };
   for (const f of p.desired.families) {
     // What `apply` writes on a node that holds none of Portico's objects yet.
     const plan = planFamily(f, EMPTY_KERNEL(f.family));
-    out.push(`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`);
-    out.push(`# ipset restore input (${f.ipsets.length} sets)`);
-    pushAll(out, plan.stage);
-    out.push(`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`);
-    out.push(plan.iptables.trimEnd());
+    write([`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`, `# ipset restore input (${f.ipsets.length} sets)`]);
+    write(plan.stage);
+    write([`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`, plan.iptables.trimEnd()]);
   }
-  ctx.io.stdout.write(out.join('\n') + '\n');
   return ExitCode.ok;
 }
 

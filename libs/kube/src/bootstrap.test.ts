@@ -33,16 +33,23 @@ describe('client bootstrap', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('chooses --kubeconfig, else in-cluster, else KUBECONFIG, else explains what is missing', () => {
+  it('chooses --kubeconfig, else KUBECONFIG, else in-cluster, else ~/.kube/config (controller-runtime order), else explains what is missing', () => {
     const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
-    assert.deepEqual(chooseConfigSource({ kubeconfig: '/k', env: { ...inCluster, KUBECONFIG: '/e' }, serviceAccountDir: sa }), { source: 'kubeconfig-flag', paths: ['/k'] });
-    assert.deepEqual(chooseConfigSource({ env: { ...inCluster, KUBECONFIG: '/e' }, serviceAccountDir: sa }), { source: 'in-cluster' });
+    const home = join(dir, 'home');
+    mkdirSync(join(home, '.kube'), { recursive: true });
+    writeFileSync(join(home, '.kube', 'config'), kubeconfig('https://home.example:6443'));
+    assert.deepEqual(chooseConfigSource({ kubeconfig: '/k', env: { ...inCluster, KUBECONFIG: '/e', HOME: home }, serviceAccountDir: sa }), { source: 'kubeconfig-flag', paths: ['/k'] });
+    assert.deepEqual(chooseConfigSource({ env: { ...inCluster, KUBECONFIG: '/e', HOME: home }, serviceAccountDir: sa }), { source: 'kubeconfig-env', paths: ['/e'] });
     assert.deepEqual(chooseConfigSource({ env: { ...inCluster, KUBECONFIG: '/e:/f' }, serviceAccountDir: join(dir, 'no-sa') }), { source: 'kubeconfig-env', paths: ['/e', '/f'] });
-    assert.deepEqual(chooseConfigSource({ env: { KUBECONFIG: '/e' }, serviceAccountDir: sa }), { source: 'kubeconfig-env', paths: ['/e'] });
+    assert.deepEqual(chooseConfigSource({ env: { ...inCluster, HOME: home }, serviceAccountDir: sa }), { source: 'in-cluster' });
+    assert.deepEqual(chooseConfigSource({ env: { ...inCluster, HOME: home }, serviceAccountDir: join(dir, 'no-sa') }), { source: 'kubeconfig-home', paths: [join(home, '.kube', 'config')] });
+    assert.deepEqual(chooseConfigSource({ env: { HOME: `${home}/` }, serviceAccountDir: sa }), { source: 'kubeconfig-home', paths: [join(home, '.kube', 'config')] });
     const none = chooseConfigSource({ env: {}, serviceAccountDir: sa });
     assert.deepEqual(none, {
-      error: 'no Kubernetes client configuration: --kubeconfig is not set; not in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set); KUBECONFIG is not set',
+      error: 'no Kubernetes client configuration: --kubeconfig is not set; KUBECONFIG is not set; not in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set); HOME is not set',
     });
+    const noHome = chooseConfigSource({ env: { HOME: join(dir, 'nobody') }, serviceAccountDir: sa });
+    assert.match((noHome as { error: string }).error, /nobody\/\.kube\/config does not exist$/);
     const noToken = chooseConfigSource({ env: inCluster, serviceAccountDir: join(dir, 'no-sa') });
     assert.match((noToken as { error: string }).error, /no-sa\/token does not exist/);
   });
@@ -56,6 +63,15 @@ describe('client bootstrap', () => {
       if (saved === undefined) delete process.env['KUBECONFIG'];
       else process.env['KUBECONFIG'] = saved;
     }
+  });
+
+  it('loads ~/.kube/config when nothing else applies', async () => {
+    const home = join(dir, 'home2');
+    mkdirSync(join(home, '.kube'), { recursive: true });
+    writeFileSync(join(home, '.kube', 'config'), kubeconfig('https://home.example:6443'));
+    const c = await createKubeClient({ env: { HOME: home }, serviceAccountDir: join(dir, 'no-sa') });
+    assert.equal(c.source, 'kubeconfig-home');
+    assert.equal(c.server, 'https://home.example:6443');
   });
 
   it('loads a kubeconfig file: server, context namespace, --context override', async () => {

@@ -1,8 +1,9 @@
 // Client bootstrap: which API server, as whom.
 //
-// Order (DESIGN.md): the `--kubeconfig` path the app parsed, else in-cluster (service account token
-// + CA + KUBERNETES_SERVICE_HOST/PORT), else the `KUBECONFIG` env var, else a KubeConfigError that
-// says what was tried. libs/kube reads no environment of its own: apps pass `env` explicitly.
+// Order (DESIGN.md, controller-runtime's): the `--kubeconfig` path the app parsed, else the
+// `KUBECONFIG` env var, else in-cluster (service account token + CA + KUBERNETES_SERVICE_HOST/PORT),
+// else `$HOME/.kube/config` when it exists, else a KubeConfigError that says what was tried.
+// libs/kube reads no environment of its own: apps pass `env` explicitly.
 //
 // @kubernetes/client-node is loaded here with a dynamic import, on first use only. It is used for
 // what it does well and what we should not re-implement: kubeconfig parsing and merging, and every
@@ -22,14 +23,14 @@ import { queryString, type HttpRequest, type HttpResponse, type HttpTransport } 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Where a client's configuration came from. */
-export type KubeConfigSource = 'kubeconfig-flag' | 'in-cluster' | 'kubeconfig-env' | 'explicit';
+export type KubeConfigSource = 'kubeconfig-flag' | 'in-cluster' | 'kubeconfig-env' | 'kubeconfig-home' | 'explicit';
 
 /** Inputs of createKubeClient; only the fields given are considered. */
 export interface KubeClientConfig extends RestKubeClientOptions {
   /** The parsed `--kubeconfig` flag value; wins over everything else. */
   readonly kubeconfig?: string;
   /**
-   * The environment to consult (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT, KUBECONFIG).
+   * The environment to consult (KUBECONFIG, KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT, HOME).
    * Pass `process.env` from main.ts; libs/kube never reads process.env itself. @default {}
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -62,11 +63,15 @@ export function chooseConfigSource(cfg: KubeClientConfig): { source: KubeConfigS
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
   const tokenPath = `${saDir}/token`;
-  if (host && port && existsSync(tokenPath)) return { source: 'in-cluster' };
   const list = (env['KUBECONFIG'] ?? '').split(':').filter((p) => p !== '');
   if (list.length > 0) return { source: 'kubeconfig-env', paths: list };
+  if (host && port && existsSync(tokenPath)) return { source: 'in-cluster' };
+  const home = env['HOME'] ? `${env['HOME'].replace(/\/+$/, '')}/.kube/config` : undefined;
+  if (home && existsSync(home)) return { source: 'kubeconfig-home', paths: [home] };
   const inCluster = !host || !port ? 'KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set' : `${tokenPath} does not exist`;
-  return { error: `no Kubernetes client configuration: --kubeconfig is not set; not in a cluster (${inCluster}); KUBECONFIG is not set` };
+  return {
+    error: `no Kubernetes client configuration: --kubeconfig is not set; KUBECONFIG is not set; not in a cluster (${inCluster}); ${home ? `${home} does not exist` : 'HOME is not set'}`,
+  };
 }
 
 /**
@@ -105,7 +110,8 @@ export async function createKubeClient(cfg: KubeClientConfig = {}): Promise<Load
         break;
       }
       case 'kubeconfig-flag':
-      case 'kubeconfig-env': {
+      case 'kubeconfig-env':
+      case 'kubeconfig-home': {
         const [first, ...rest] = choice.paths!;
         kc.loadFromFile(first!);
         // kubectl's merge rule: the first file that defines a name wins (client-node's

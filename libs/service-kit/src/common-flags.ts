@@ -4,8 +4,8 @@ import { validateListenAddr, type FlagSpec } from './flags.ts';
 /** Flags every long-running (`run`) command takes (DESIGN.md, shape of every component). */
 export function commonRunFlags(defaults: { metricsAddr: string }): FlagSpec[] {
   return [
-    // No env binding: libs/kube reads KUBECONFIG itself, after in-cluster config (DESIGN.md order).
-    { name: 'kubeconfig', type: 'string', description: 'Path to a kubeconfig; else in-cluster config, else $KUBECONFIG' },
+    // No env binding: libs/kube reads KUBECONFIG itself, in controller-runtime's order (DESIGN.md).
+    { name: 'kubeconfig', type: 'string', description: 'Path to a kubeconfig; else $KUBECONFIG, else in-cluster config, else ~/.kube/config' },
     {
       name: 'metrics-addr',
       type: 'string',

@@ -67,6 +67,17 @@ test('flagsHelp lists every flag with env, default and required', () => {
   assert.match(text, /a name \(env NAME; required\)/);
 });
 
+test('flagsHelp shows duration defaults as durations, in the largest exact unit', () => {
+  const help = (ms: number) => flagsHelp([{ name: 'd', type: 'duration', default: ms, description: 'd' }]);
+  assert.match(help(300_000), /default 5m\)/);
+  assert.match(help(30_000), /default 30s\)/);
+  assert.match(help(7_200_000), /default 2h\)/);
+  assert.match(help(1500), /default 1500ms\)/);
+  assert.match(help(90_000), /default 90s\)/);
+  assert.match(flagsHelp(specs), /interval \(default 30s\)/);
+  for (const ms of [300_000, 1500, 90_000, 1000]) assert.equal(parseDuration(/default (\S+)\)/.exec(help(ms))![1]!), ms, 'what --help shows parses back to the default');
+});
+
 test('parseDuration table', () => {
   const cases: Array<[string, number | undefined]> = [['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1h', 3_600_000], ['7', 7000], ['1.5s', 1500], ['', undefined], ['-1s', undefined], ['1d', undefined]];
   for (const [text, want] of cases) assert.equal(parseDuration(text), want, text);

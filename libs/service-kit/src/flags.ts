@@ -56,6 +56,12 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(n * factor);
 }
 
+/** Milliseconds as the flag syntax writes them, in the largest exact unit: 300000 -> `5m`, 1500 -> `1500ms`. */
+function durationText(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 function convert(spec: FlagSpec, raw: string): { value?: FlagValues[string]; reason?: string } {
   switch (spec.type) {
     case 'string':
@@ -179,7 +185,8 @@ export function flagsHelp(specs: readonly FlagSpec[]): string {
     const extras: string[] = [];
     if (s.env) extras.push(`env ${s.env}`);
     if (s.default !== undefined && !(Array.isArray(s.default) && s.default.length === 0)) {
-      extras.push(`default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}`);
+      const shown = Array.isArray(s.default) ? s.default.join(',') : s.type === 'duration' && typeof s.default === 'number' ? durationText(s.default) : String(s.default);
+      extras.push(`default ${shown}`);
     }
     if (s.required) extras.push('required');
     if (s.repeatable) extras.push('repeatable');
