@@ -56,6 +56,16 @@ test('render prints the rules without running anything', async () => {
   assert.deepEqual(runner.calls, []);
 });
 
+test('render warns on stderr when a family has destinations but no source range (exit 0, rules still printed)', async () => {
+  const i = io({ ...env, SRC_RANGES: '10.0.0.0/8', DEST_IPS: '10.43.0.10,fd00::10' });
+  assert.equal(await runProgram(createProgram(() => system().sys), ['render'], i), 0);
+  assert.deepEqual(i.stderr.lines(), ['lb-forwarder render: warning: SRC_RANGES has no IPv6 range: every IPv6 connection will be dropped']);
+  assert.match(i.stdout.text, /# IPv6: input of `ip6tables-restore --noflush`/);
+  const ok = io({ ...env, SRC_RANGES: '10.0.0.0/8,::/0', DEST_IPS: '10.43.0.10,fd00::10' });
+  assert.equal(await runProgram(createProgram(() => system().sys), ['render'], ok), 0);
+  assert.equal(ok.stderr.text, '');
+});
+
 test('render --all-families ignores the sysctls', async () => {
   const i = io({ ...env, DEST_IPS: '10.43.0.10,fd00::10' });
   assert.equal(await runProgram(createProgram(() => system({ sysctl: () => '0' }).sys), ['render', '--all-families'], i), 0);

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { detectBackend, nodeRunner, type BackendMode, type Runner } from '@portico/iptables';
 import { createLogger, ExitCode, formatIssue, logLevelFlag, type Command, type CommandContext, type LogLevel, type Program } from '@portico/service-kit';
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
-import { applyForwarding, renderForwarder, selectFamilies } from './forwarder.ts';
+import { applyForwarding, familiesWithoutRanges, noRangeText, renderForwarder, selectFamilies } from './forwarder.ts';
 import { DEFAULT_WAITER, handOff, NO_WAITER, waitForTermination, type Execve } from './handoff.ts';
 import { ForwardingInit } from '@portico/labels';
 import type { IPFamily } from '@portico/ip-selection';
@@ -119,13 +119,16 @@ function renderCommand(system: () => ForwarderSystem): Command {
 
 Prints, per family, the input of \`iptables-restore --noflush\` / \`ip6tables-restore --noflush\` for a
 network namespace without Portico rules. Families whose forwarding sysctl is not 1 are listed as
-skipped, as run would skip them, unless --all-families is given.`,
+skipped, as run would skip them, unless --all-families is given. A family with destinations but no
+source range in SRC_RANGES gets a warning on stderr (its rules drop every connection), as run logs.`,
     flags: [{ name: 'all-families', type: 'bool', default: false, description: 'Render every family in DEST_IPS, whatever the forwarding sysctls say' }],
     run: (ctx) => {
       const cfg = configOrIssues(ctx);
       if (typeof cfg === 'number') return cfg;
       const sel = ctx.values['all-families'] ? selectFamilies(cfg, () => '1') : selectFamilies(cfg, system().sysctl);
       ctx.io.stdout.write(renderForwarder(cfg, sel.families, sel.skipped));
+      // The same warning run logs: the rules are valid, but they drop every connection of the family.
+      for (const f of familiesWithoutRanges(cfg, sel.families)) ctx.io.stderr.write(`${NAME} render: warning: ${noRangeText(f)}\n`);
       return ExitCode.ok;
     },
   };

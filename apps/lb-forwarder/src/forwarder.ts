@@ -39,6 +39,11 @@ export function skippedText(s: SkippedFamily): string {
   return `${s.family} destinations skipped: ${s.sysctl} is ${s.value === undefined ? 'missing' : JSON.stringify(s.value)}, not "1"`;
 }
 
+/** Warning text for a family with destinations but no source range (run logs it, render prints it). */
+export function noRangeText(f: IPFamily): string {
+  return `SRC_RANGES has no ${f} range: every ${f} connection will be dropped`;
+}
+
 /** Families with destinations but no source range of that family: all their traffic is dropped. */
 export function familiesWithoutRanges(cfg: ForwarderConfig, families: readonly IPFamily[]): IPFamily[] {
   return families.filter((f) => destinationsOf(cfg, f).length > 0 && !cfg.srcRanges.some((r) => r.family === f));
@@ -91,7 +96,7 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
     return { ok: false, reason };
   }
   for (const f of familiesWithoutRanges(cfg, families)) {
-    log.warn({ event: 'noSourceRange', family: f }, `SRC_RANGES has no ${f} range: every ${f} connection will be dropped`);
+    log.warn({ event: 'noSourceRange', family: f }, noRangeText(f));
   }
 
   const decision = await deps.detect();

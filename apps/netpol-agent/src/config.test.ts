@@ -43,6 +43,8 @@ describe('run config', () => {
   it('reports every bad value with its field (table)', () => {
     const cases: [string[], string][] = [
       [['--pod-cidrs', '10.42.0.0/24,nope'], 'invalid --pod-cidrs / PORTICO_POD_CIDRS: "10.42.0.0/24,nope": not a CIDR: nope'],
+      [['--service-cidrs', '10.43.0.0/16,::/0'], 'invalid --service-cidrs / PORTICO_SERVICE_CIDRS: "10.43.0.0/16,::/0": a /0 service range would exempt all traffic of its family from policy; give the cluster service CIDR'],
+      [['--service-cidrs', '0.0.0.0/0'], 'invalid --service-cidrs / PORTICO_SERVICE_CIDRS: "0.0.0.0/0": a /0 service range would exempt all traffic of its family from policy; give the cluster service CIDR'],
       [['--service-cidrs', '10.43.0.0/16,fd43::/112,10.44.0.0/16'], 'invalid --service-cidrs / PORTICO_SERVICE_CIDRS: "10.43.0.0/16,fd43::/112,10.44.0.0/16": at most two ranges (primary and secondary)'],
       [['--node-port-range', '30000'], 'invalid --node-port-range / PORTICO_NODE_PORT_RANGE: "30000": must be <low>-<high> (or <low>:<high>)'],
       [['--node-port-range', '0-100'], 'invalid --node-port-range / PORTICO_NODE_PORT_RANGE: "0-100": ports must be within 1-65535'],

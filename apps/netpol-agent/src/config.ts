@@ -102,7 +102,10 @@ export function policyFlags(): FlagSpec[] {
       env: 'PORTICO_SERVICE_CIDRS',
       default: ['10.43.0.0/16'],
       description: 'Service cluster-IP ranges (one per family when dual-stack); traffic to them skips policy in INPUT',
-      validate: (v: readonly string[]) => validCIDRs(v) ?? (v.length > 2 ? 'at most two ranges (primary and secondary)' : undefined),
+      validate: (v: readonly string[]) =>
+        validCIDRs(v) ??
+        (v.length > 2 ? 'at most two ranges (primary and secondary)' : undefined) ??
+        checkNetpolConfig({ nodeName: 'check', serviceCIDRs: v }).find((p) => p.field.startsWith('serviceCIDRs'))?.message,
     },
     {
       name: 'node-port-range',

@@ -66,7 +66,11 @@ export function checkNetpolConfig(config: NetpolConfig): Problem[] {
   for (const f of config.families ?? []) if (!FAMILIES.includes(f)) bad('families', String(f), 'must be IPv4 or IPv6');
   if (config.families && config.families.length === 0) bad('families', '[]', 'must enable at least one family');
   (config.serviceCIDRs ?? []).forEach((c, i) => {
-    if (!parseCIDR(c)) bad(`serviceCIDRs[${i}]`, c, 'must be a CIDR');
+    const cidr = parseCIDR(c);
+    if (!cidr) bad(`serviceCIDRs[${i}]`, c, 'must be a CIDR');
+    // Traffic to a service range skips policy in INPUT: a /0 would exempt every address of its family
+    // from policy, silently. No cluster has such a service range; refuse it (fail closed).
+    else if (cidr.prefix === 0) bad(`serviceCIDRs[${i}]`, c, 'a /0 service range would exempt all traffic of its family from policy; give the cluster service CIDR');
   });
   (config.podCIDRs ?? []).forEach((c, i) => {
     if (!parseCIDR(c)) bad(`podCIDRs[${i}]`, c, 'must be a CIDR');
