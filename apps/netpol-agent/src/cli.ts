@@ -6,7 +6,7 @@ import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, run
 import { nodeRunner, type Runner } from '@portico/iptables';
 import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
 import { ShellRunner } from './kernel/shell-runner.ts';
-import { planFamily, type KernelFamily } from './kernel/plan.ts';
+import { createSetLines, planFamily, type KernelFamily } from './kernel/plan.ts';
 import { applyFamilyPlan } from './kernel/apply.ts';
 import { Syncer, type SyncResult } from './sync.ts';
 import { nodeAddresses, toNetpolSnapshot } from './snapshot.ts';
@@ -82,10 +82,12 @@ async function renderCommand(ctx: CommandContext): Promise<number> {
     for (let i = 0; i < lines.length; i += 65536) ctx.io.stdout.write(lines.slice(i, i + 65536).join('\n') + '\n');
   };
   for (const f of p.desired.families) {
-    // What `apply` writes on a node that holds none of Portico's objects yet.
-    const plan = planFamily(f, EMPTY_KERNEL(f.family));
+    // What `apply` writes on a node that holds none of Portico's objects yet: every set created with
+    // its content (written set by set: planning them would hold every entry twice more), then the
+    // rules (planned with the set contents left out, which the rules do not depend on).
+    const plan = planFamily({ ...f, ipsets: f.ipsets.map((s) => ({ ...s, entries: [] })) }, EMPTY_KERNEL(f.family));
     write([`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`, `# ipset restore input (${f.ipsets.length} sets)`]);
-    write(plan.stage);
+    for (const s of f.ipsets) write(createSetLines(s));
     write([`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`, plan.iptables.trimEnd()]);
   }
   return ExitCode.ok;

@@ -407,6 +407,16 @@ function neededMaxelem(count: number): number {
   return m;
 }
 
+/**
+ * The `ipset restore` lines that create `s` with its whole content, exactly as the stage phase writes
+ * them for a set the kernel does not hold (render prints them set by set, without planning).
+ */
+export function createSetLines(s: IpSet): string[] {
+  const lines = [createLine(s.name, s, neededMaxelem(s.entries.length))];
+  for (const e of s.entries) lines.push(addLine(s.name, e.addr, e.nomatch === true));
+  return lines;
+}
+
 function createLine(name: string, s: IpSet, maxelem: number): string {
   return `create ${name} ${s.type} family ${s.family} timeout 0${maxelem > DEFAULT_MAXELEM ? ` maxelem ${maxelem}` : ''}`;
 }
@@ -500,8 +510,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     }
     const options = new Map([['timeout', '0'], ['maxelem', String(maxelem)]]);
     if (!o) {
-      stage.push(createLine(s.name, s, maxelem));
-      for (const e of s.entries) stage.push(addLine(s.name, e.addr, e.nomatch === true));
+      pushAll(stage, createSetLines(s));
       created.push(s.name);
       summary.setsCreated++;
       const entries = desiredEntries(s);
