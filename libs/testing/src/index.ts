@@ -2,3 +2,4 @@ export * from './golden.ts';
 export * from './guards.ts';
 export * from './t2.ts';
 export * from './t2-apps.ts';
+export * from './property.ts';
