@@ -42,7 +42,7 @@ const badText: fc.Arbitrary<string | undefined> = fc.oneof(
 );
 
 function system(): ForwarderSystem {
-  return { runner: new RecordingRunner(), sysctl: () => '1', execve: undefined, isExecutable: () => false, waitForSignal: async () => 'SIGTERM', logDestination: new Sink() };
+  return { runner: new RecordingRunner(), sysctl: () => '1', writeSysctl: () => undefined, execve: undefined, isExecutable: () => false, waitForSignal: async () => 'SIGTERM', logDestination: new Sink() };
 }
 
 async function render(env: Env): Promise<{ code: number; stdout: string; stderr: string }> {
