@@ -86,6 +86,9 @@ describe('addon-manager render', () => {
     assert.equal(r.code, 0, r.err);
     for (const a of ['coredns', 'traefik', 'local-storage', 'auth-reader']) assert.match(r.out, new RegExp(`# Addon kube-system/${a}: `));
     assert.match(r.out, /image: reg\.io\/rancher\/mirrored-coredns-coredns:/);
+    // The HelmChart loop's part: the Traefik charts would get install Jobs with the default image.
+    assert.ok(r.out.includes('# helm: HelmChart kube-system/traefik: Job kube-system/helm-install-traefik (no Job)'), r.out.slice(-2000));
+    assert.match(r.out, /image: ghcr\.io\/portico\/helm-job:0\.1\.0/);
   });
   it('a missing directory is a usage error', async () => {
     const r = await run(['render', '--manifests-dir', join(dir, 'nope')]);

@@ -10,6 +10,16 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   AddonApi,
+  chartDisposition,
+  Helm,
+  installDecision,
+  isSupportedHelmVersion,
+  jobNames,
+  latestRelease,
+  renderHelmJob,
+  type HelmChart,
+  type HelmChartConfig,
+  type LiveJob,
   checksum,
   dedupe,
   desiredObject,
@@ -96,6 +106,7 @@ export async function renderPass(core: CoreConfig, files: readonly ScannedFile[]
   for (const a of addons) if (a.spec?.source?.startsWith(rootPrefix)) existingSources.set(a.metadata!.name!, a.spec.source.slice(rootPrefix.length));
   const out: string[] = [];
   const handled = new Set<string>();
+  const appliedCharts: KubeObject[] = [];
   for (const d of planPass(files, { disables: core.disables, naming: core.naming, existingSources })) {
     const path = join(core.manifestsDir, d.relPath);
     if (d.action === 'ignore') {
@@ -125,6 +136,7 @@ export async function renderPass(core: CoreConfig, files: readonly ScannedFile[]
     const desired = dedupe(parsed.objects).map((o) => desiredObject(o, d.addon, namespaced(o.apiVersion, o.kind)));
     out.push(`# Addon ${AddonApi.namespace}/${d.addon}: ${path} (sha256 ${checksum(text)}), ${desired.length} objects`);
     for (const o of desired) out.push(`---\n${stringify(o, { sortMapEntries: true }).trimEnd()}`);
+    appliedCharts.push(...desired.filter((o) => o.kind === Helm.chartKind && o.apiVersion === Helm.apiVersion));
     out.push(...pruneLines(d.addon, desired.map(refOf), pruneKinds(gvksOf(parsed.objects), remembered(d.addon))));
   }
   const orphanedDisabled = disabledAddons(
@@ -132,7 +144,48 @@ export async function renderPass(core: CoreConfig, files: readonly ScannedFile[]
     core.disables,
   );
   for (const name of orphanedDisabled) out.push(`# disable: Addon ${name} (no file), deleted`, ...pruneLines(name, [], pruneKinds(remembered(name), [])));
+  out.push(...renderHelmJobs(core, [...appliedCharts, ...snapshot.filter((o) => o.kind === Helm.chartKind && o.apiVersion === Helm.apiVersion)] as HelmChart[], snapshot));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The install Jobs the HelmChart loop would create: for charts from the manifests (as applied) and
+ * from the snapshot (a manifest's version wins), against the snapshot's HelmChartConfigs, release
+ * Secrets and Jobs.
+ */
+function renderHelmJobs(core: CoreConfig, charts: readonly HelmChart[], snapshot: readonly KubeObject[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const settings = { image: core.helmJobImage, jobClusterRole: core.jobClusterRole, apiserverPort: core.apiserverPort };
+  for (const chart of charts) {
+    const ns = chart.metadata?.namespace ?? 'default';
+    const name = chart.metadata?.name ?? '';
+    const key = `${ns}/${name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const d = chartDisposition(chart, core.controllerName);
+    if (d.action === 'ignore') {
+      out.push(`# helm: HelmChart ${key} ignored: ${d.why}`);
+      continue;
+    }
+    if (!isSupportedHelmVersion(chart)) {
+      out.push(`# helm: HelmChart ${key}: unsupported helmVersion ${chart.spec?.helmVersion}; no Job`);
+      continue;
+    }
+    const target = chart.spec?.targetNamespace || ns;
+    const config = snapshot.find((o) => o.kind === Helm.configKind && o.metadata?.namespace === ns && o.metadata?.name === name) as HelmChartConfig | undefined;
+    const release = latestRelease(snapshot.filter((o) => (o.kind === 'Secret' || o.kind === 'ConfigMap') && o.metadata?.namespace === target && o.metadata?.labels?.['owner'] === 'helm' && o.metadata?.labels?.['name'] === name));
+    const objs = renderHelmJob({ ...chart, metadata: { ...chart.metadata, namespace: ns } }, config, settings, { kind: 'install', expectedRevision: release?.revision ?? 0 });
+    const live = snapshot.find((o) => o.kind === 'Job' && o.metadata?.namespace === ns && o.metadata?.name === jobNames(name).install) as LiveJob | undefined;
+    const decision = installDecision(live, release, objs.hash);
+    if (!decision.run) {
+      out.push(`# helm: HelmChart ${key}: no Job (${decision.why})`);
+      continue;
+    }
+    out.push(`# helm: HelmChart ${key}: Job ${ns}/${objs.job.metadata.name} (${decision.why})`);
+    for (const o of [objs.valuesSecret, objs.contentConfigMap, objs.serviceAccount, objs.clusterRoleBinding, objs.job]) if (o) out.push(`---\n${stringify(o, { sortMapEntries: true }).trimEnd()}`);
+  }
+  return out;
 }
 
 export async function runRender(ctx: CommandContext, name: string, stdin?: StdinSource): Promise<number> {

@@ -265,6 +265,29 @@ describe('addon-manager Addon loop on T2', { timeout: 300_000 }, () => {
     void k2;
   });
 
+  it('a conflict on a user manifest: another manager owns the field, ApplyManifestFailed names it, the object keeps its value', async () => {
+    await suite.admin.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'contested', namespace: suite.ns.app }, data: { k: 'theirs' } } as KubeObject, { fieldManager: 'someone-else' });
+    suite.write(`${p}-conflict.yaml`, cm('contested', suite.ns.app, { k: 'mine' }));
+    const ev = await eventually(async () => (await suite.events(`${p}-conflict`, 'ApplyManifestFailed'))[0] ?? assert.fail('no event'), 'ApplyManifestFailed');
+    assert.match(ev.message!, /contested: .*someone-else/);
+    assert.equal((await getCm(suite.ns.app, 'contested'))?.data?.['k'], 'theirs');
+  });
+
+  it('a projected-ConfigMap layout: a ..data swap that changes the content is applied (decided by checksum)', async () => {
+    const { mkdirSync, renameSync, symlinkSync, writeFileSync } = await import('node:fs');
+    const d = join(suite.dir, `${p}-projected`);
+    mkdirSync(join(d, '..v1'), { recursive: true });
+    writeFileSync(join(d, '..v1', `${p}-proj.yaml`), cm('projected', suite.ns.app, { v: '1' }));
+    symlinkSync('..v1', join(d, '..data'));
+    symlinkSync(`..data/${p}-proj.yaml`, join(d, `${p}-proj.yaml`));
+    await eventually(async () => assert.equal((await getCm(suite.ns.app, 'projected'))?.data?.['v'], '1'), 'v1 applied');
+    mkdirSync(join(d, '..v2'));
+    writeFileSync(join(d, '..v2', `${p}-proj.yaml`), cm('projected', suite.ns.app, { v: '2' }));
+    symlinkSync('..v2', join(d, '..data_tmp'));
+    renameSync(join(d, '..data_tmp'), join(d, '..data'));
+    await eventually(async () => assert.equal((await getCm(suite.ns.app, 'projected'))?.data?.['v'], '2'), 'v2 applied after the swap');
+  });
+
   it('§7.12 (Portico default): a deleted file: Warning SourceRemoved, then objects and Addon removed after the grace period', async () => {
     const text = cm('gone1', suite.ns.app);
     suite.write(`${p}-gone.yaml`, text);
