@@ -211,14 +211,15 @@ describe('helm install of the chart on T2 (RBAC enforced)', () => {
     assert.equal(canI(sa, 'get', 'secrets', NS), false);
   });
 
-  it('kubectl auth can-i: netpol-agent only reads', () => {
+  it('kubectl auth can-i: netpol-agent reads and records Events, nothing more', () => {
     const sa = 'portico-netpol-agent';
     assert.equal(canI(sa, 'watch', 'networkpolicies.networking.k8s.io', OTHER_NS), true);
     assert.equal(canI(sa, 'list', 'pods', OTHER_NS), true);
     assert.equal(canI(sa, 'get', 'nodes'), true);
     assert.equal(canI(sa, 'update', 'pods', OTHER_NS), false);
     assert.equal(canI(sa, 'patch', 'nodes'), false);
-    assert.equal(canI(sa, 'create', 'events', OTHER_NS), false);
+    assert.equal(canI(sa, 'create', 'events', OTHER_NS), true);
+    assert.equal(canI(sa, 'delete', 'events', OTHER_NS), false);
     assert.equal(canI(sa, 'list', 'secrets', OTHER_NS), false);
   });
 
