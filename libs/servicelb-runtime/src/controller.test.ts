@@ -234,6 +234,25 @@ describe('ServiceLBController: problems are reported, last good state kept', () 
   });
 });
 
+describe('ServiceLBController: hostPorts held by other Services', () => {
+  it('a holder pod that goes or comes re-evaluates the Services waiting for its port (not only its own Service)', async () => {
+    const h = track(harness());
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'first'), service('app', 'second'));
+    const holder = svclbPod('svclb-first-00000000', 'app', 'first', 'n1');
+    h.fake.put(holder);
+    await h.start();
+    await eventually(() => assert.equal(h.controller.stateOf('app/second'), 'noEligibleNodes'), 'second: noEligibleNodes');
+    await settled(h);
+    // The holder's pod goes (e.g. its DaemonSet rolls): the port is free, `second` may now run there.
+    h.fake.remove(Resources.Pod, { namespace: LB_NS, name: holder.metadata!.name! });
+    await eventually(() => assert.equal(h.controller.stateOf('app/second'), 'pending'), 'second: pending once the port is free');
+    // The holder's pod comes back on the node: `second` has no node again.
+    h.fake.put(svclbPod('svclb-first-00000000', 'app', 'first', 'n1'));
+    await eventually(() => assert.equal(h.controller.stateOf('app/second'), 'noEligibleNodes'), 'second: noEligibleNodes again');
+    await eventually(() => assert.equal(conditionOf(h, 'app', 'second')?.reason, 'NoEligibleNodes'), 'the stored condition follows');
+  });
+});
+
 describe('ServiceLBController: drift and node changes', () => {
   it('re-creates a deleted DaemonSet and restores a hand-edited one', async () => {
     const h = track(harness());

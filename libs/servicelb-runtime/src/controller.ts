@@ -108,6 +108,12 @@ export function podChangeMatters(old: Pod, pod: Pod): boolean {
   );
 }
 
+/** Whether a svclb pod has hostPorts on a node now, or had them before this update (scheduling, deletion). */
+export function holdsOrHeldHostPorts(pod: Pod, old?: Pod): boolean {
+  const holds = (p: Pod | undefined): boolean => !!p?.spec?.nodeName && (p.spec.containers ?? []).some((c) => (c.ports ?? []).some((port) => (port.hostPort ?? 0) > 0));
+  return holds(pod) || holds(old);
+}
+
 /** Whether a Service update needs a reconcile (upstream predicates plus what Portico also owns). */
 export function serviceChangeMatters(old: Service, svc: Service, names: ProgramNames): boolean {
   if (!isRelevant(old, names) && !isRelevant(svc, names)) return false;
@@ -207,6 +213,11 @@ export class ServiceLBController {
     for (const key of this.#served) this.#enqueue(key);
   }
 
+  /** Queues the Services whose last verdict a hostPort change can alter (no node could serve them, or their pods are not Ready). */
+  #enqueueWaitingForPorts(except: string): void {
+    for (const [key, state] of this.#states) if (key !== except && (state === 'noEligibleNodes' || state === 'pending')) this.#enqueue(key);
+  }
+
   #trackService(svc: Service | undefined, key: string): void {
     if (svc && wantsLoadBalancer(svc) && !svc.metadata?.deletionTimestamp) {
       this.#served.add(key);
@@ -257,6 +268,9 @@ export class ServiceLBController {
           // An unscheduled pod counts for nothing (no ingress, no hostPort held).
           if (ev.type !== 'update' && !(ev.object as Pod).spec?.nodeName) return;
           if (ev.type === 'update' && !podChangeMatters(ev.old! as Pod, ev.object as Pod)) return;
+          // The pod holds (or held) hostPorts on its node: Services that could not get a node, or
+          // wait for their pods, may be decided differently now (a port freed or taken).
+          if (holdsOrHeldHostPorts(ev.object as Pod, ev.type === 'update' ? (ev.old as Pod) : undefined)) this.#enqueueWaitingForPorts(`${namespace}/${name}`);
         }
         // A DaemonSet add is always queued, our own creation included: a reconcile that ran before the
         // cache had it (e.g. the Service turned ClusterIP right after the apply) must see it to delete it.

@@ -17,7 +17,7 @@
 
 export * from './config.ts';
 export { Caches, slimEndpointSlice, slimNode, type CacheEvent, type CachesOptions } from './caches.ts';
-export { nodeChangeMatters, podChangeMatters, serviceChangeMatters, ServiceLBController, type ControllerOptions, type EventSink } from './controller.ts';
+export { holdsOrHeldHostPorts, nodeChangeMatters, podChangeMatters, serviceChangeMatters, ServiceLBController, type ControllerOptions, type EventSink } from './controller.ts';
 export { CLEANUP_FINALIZER, daemonSetDifference, labelsCover, Writer, type ApplyResult } from './writer.ts';
 export { createControllerMetrics, MetricNames, type ControllerMetrics, type ReconcileResult } from './metrics.ts';
 export { LeaderLoop, type LeaderLoopOptions } from './leader-loop.ts';
