@@ -89,6 +89,33 @@ describe('helm template goldens', () => {
   }
 });
 
+describe('standalone manifests (deploy/manifests): each component without the chart', () => {
+  // What `kubectl apply -f deploy/manifests/<app>.yaml` installs: the chart's defaults for that
+  // component alone, in kube-system. Rewritten with UPDATE_GOLDEN=1 like every golden.
+  const ONLY: Record<string, string[]> = {
+    'servicelb-controller': ['netpolAgent.enabled=false'],
+    'netpol-agent': ['servicelbController.enabled=false'],
+    ccm: ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'ccm.enabled=true'],
+    'addon-manager': ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'addonManager.enabled=true'],
+  };
+  for (const [app, set] of Object.entries(ONLY)) {
+    it(`deploy/manifests/${app}.yaml is the chart's ${app} alone`, () => {
+      const r = helm(['template', 'portico', CHART_DIR, '--namespace', 'kube-system', ...(app === 'addon-manager' ? ['--include-crds'] : []), ...set.flatMap((x) => ['--set', x])]);
+      assert.equal(r.code, 0, r.stderr);
+      const objects = parseObjects(r.stdout);
+      const names = new Set(objects.map((o) => o.metadata.labels?.['app.kubernetes.io/name']).filter(Boolean));
+      assert.deepEqual([...names], [app]);
+      const header = [
+        `# ${app} without the Helm chart: kubectl apply -f deploy/manifests/${app}.yaml`,
+        '# Generated from deploy/helm/portico (chart defaults, namespace kube-system) by',
+        '# deploy/src/chart.test.ts; UPDATE_GOLDEN=1 rewrites it. Do not edit: change the chart.',
+        '',
+      ].join('\n');
+      expectGolden(join(REPO, 'deploy', 'manifests', `${app}.yaml`), header + r.stdout);
+    });
+  }
+});
+
 describe('RBAC comes from the apps, unchanged', () => {
   it('at least servicelb-controller and netpol-agent have rbac.yaml', () => {
     assert.ok(appsWithRbac.includes('servicelb-controller') && appsWithRbac.includes('netpol-agent'), appsWithRbac.join(','));
