@@ -287,6 +287,20 @@ describe('addon-manager HelmChart loop and Job script on T2', { timeout: 300_000
     );
   });
 
+  it('§7.38: deleting a namespace that holds a handled HelmChart: the namespace goes away', async () => {
+    const other = `${suite.prefix}-gone`;
+    await suite.admin.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: other } });
+    await suite.admin.create({ group: '', version: 'v1', plural: 'resourcequotas', kind: 'ResourceQuota', namespaced: true }, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods', namespace: other }, spec: { hard: { pods: '0' } } } as KubeObject);
+    await suite.admin.create(HelmChartRes, { ...chartObj('doomed', { chartContent: chartTgz }), metadata: { name: 'doomed', namespace: other } });
+    await eventually(async () => {
+      const c = await suite.admin.get<Chart>(HelmChartRes, { namespace: other, name: 'doomed' });
+      assert.ok(c.metadata?.finalizers?.includes('wrangler.cattle.io/on-helm-chart-remove'), 'no finalizer yet');
+    }, 'chart handled');
+    await suite.admin.delete(Resources.Namespace, { name: other });
+    await eventually(async () => assert.equal(await suite.getOrUndefined(Resources.Namespace, undefined, other), undefined, 'namespace still there'), 'namespace deleted', 60_000);
+    await eventually(async () => assert.equal(await suite.getOrUndefined(Resources.ClusterRoleBinding, undefined, `helm-${other}-doomed`), undefined), 'binding removed');
+  });
+
   it('§7.34: a chart managed by another controller, and one without chart or chartContent, get nothing', async () => {
     await suite.admin.create(HelmChartRes, chartObj('other', { chartContent: chartTgz }, { 'helmcharts.cattle.io/managed-by': 'helm-controller' }));
     await suite.admin.create(HelmChartRes, chartObj('empty', { valuesContent: 'a: 1' }));
@@ -334,7 +348,18 @@ describe('addon-manager HelmChart loop and Job script on T2', { timeout: 300_000
     const r1 = await runJob(job);
     assert.notEqual(r1.code, 0, r1.out);
     assert.equal(latest(await releaseSecrets('abort')).metadata!.labels!['status'], 'failed');
-    // The next Job (as the controller makes it after a failed one) expects revision 1.
+    // Play the Job controller: the pod kept failing until the backoff limit. The chart says so.
+    const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const cond = (type: string): Record<string, string> => ({ type, status: 'True', reason: 'BackoffLimitExceeded', message: 'backoff limit reached', lastProbeTime: t, lastTransitionTime: t });
+    await suite.admin.patch(JobRes, { namespace: ns, name: 'helm-install-abort' }, { status: { failed: 1, conditions: [cond('FailureTarget'), cond('Failed')] } }, { type: 'merge', subresource: 'status' });
+    await eventually(async () => {
+      const c = await suite.admin.get<Chart>(HelmChartRes, { namespace: ns, name: 'abort' });
+      assert.equal(c.status?.conditions?.find((x) => x.type === 'Failed')?.status, 'True');
+      assert.equal(c.status?.conditions?.find((x) => x.type === 'Failed')?.reason, 'Job failed');
+      assert.ok((await chartEvents('abort', 'JobFailed')).length >= 1, 'no JobFailed event');
+    }, 'chart Failed=True and a JobFailed event');
+    assert.equal((await getJob('helm-install-abort'))?.metadata?.uid, job.metadata?.uid, 'a failed Job with the same config is not re-run');
+    // The next Job (as the controller makes it after a chart change) expects revision 1.
     const r2 = await runJob(job, { EXPECTED_RELEASE_REVISION: '1' });
     assert.equal(r2.code, 1, r2.out);
     assert.match(r2.termination, /release abort is failed and the failure policy is abort: waiting for operator intervention/);
