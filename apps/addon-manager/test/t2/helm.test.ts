@@ -301,6 +301,31 @@ describe('addon-manager HelmChart loop and Job script on T2', { timeout: 300_000
     await eventually(async () => assert.equal(await suite.getOrUndefined(Resources.ClusterRoleBinding, undefined, `helm-${other}-doomed`), undefined), 'binding removed');
   });
 
+  it('§7.30: valuesSecrets are projected into /config; editing a watched Secret re-runs the Job, an ignoreUpdates one does not', async () => {
+    const secret = (name: string, v: string): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: { 'values.yaml': `greeting: ${v}` } }) as KubeObject;
+    await suite.admin.apply(secret('watched', 'w1'), { fieldManager: 'portico-t2-test' });
+    await suite.admin.apply(secret('ignored', 'i1'), { fieldManager: 'portico-t2-test' });
+    await suite.admin.create(HelmChartRes, chartObj('vs', { chartContent: chartTgz, valuesSecrets: [{ name: 'ignored', keys: ['values.yaml'], ignoreUpdates: true }, { name: 'watched', keys: ['values.yaml'] }] }));
+    const job = await newJob('vs');
+    const projected = job.spec.template.spec.volumes.find((v) => v.name === 'values')!.projected!.sources.map((x) => x.secret as { name: string; items: { path: string }[]; optional?: boolean });
+    assert.deepEqual(
+      projected.slice(1).map((x) => [x.name, x.items.map((i) => i.path), x.optional ?? false]),
+      [
+        ['ignored', ['values-0-002-HelmChart-ValuesSecret.yaml'], true],
+        ['watched', ['values-0-003-HelmChart-ValuesSecret.yaml'], false],
+      ],
+    );
+    const r = await runJob(job);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(await greeting('vs'), 'w1', 'the later values file wins');
+    const hash = job.metadata!.annotations!['helmcharts.helm.cattle.io/configHash'];
+    await suite.admin.apply(secret('ignored', 'i2'), { fieldManager: 'portico-t2-test' });
+    await delay(2500); // two resyncs
+    assert.equal((await getJob('helm-install-vs'))?.metadata?.annotations?.['helmcharts.helm.cattle.io/configHash'], hash, 'ignoreUpdates: no re-run');
+    await suite.admin.apply(secret('watched', 'w2'), { fieldManager: 'portico-t2-test' });
+    await newJob('vs', hash);
+  });
+
   it('§7.34: a chart managed by another controller, and one without chart or chartContent, get nothing', async () => {
     await suite.admin.create(HelmChartRes, chartObj('other', { chartContent: chartTgz }, { 'helmcharts.cattle.io/managed-by': 'helm-controller' }));
     await suite.admin.create(HelmChartRes, chartObj('empty', { valuesContent: 'a: 1' }));
