@@ -161,6 +161,15 @@ describe('RBAC comes from the apps, unchanged', () => {
     }
   });
 
+  it('ccm: with serviceLB.program=rke2 its Lease rule follows the Lease name the ccm then uses', () => {
+    const objects = render({ set: ['ccm.enabled=true', 'serviceLB.program=rke2'] });
+    const role = rbacOf(objects, 'ccm').get('Role/portico-ccm-leader-election')!;
+    const names = (role['rules'] as { resources: string[]; resourceNames?: string[] }[]).flatMap((r) => (r.resources.includes('leases') ? (r.resourceNames ?? []) : []));
+    assert.deepEqual(names, ['rke2-cloud-controller-manager', 'portico-servicelb-controller']);
+    const ccm = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'portico-ccm')!;
+    assert.ok((ccm['spec'] as { template: { spec: PodSpec } }).template.spec.containers[0]!.args.includes('--program=rke2'));
+  });
+
   it('a chart file that drifts from the app is caught (the check is not vacuous)', () => {
     // drifted-repo holds a servicelb-controller rbac.yaml with one verb added, and no other app.
     const tampered = staleChartFiles(CHART_DIR, join(TESTDATA, 'drifted-repo')).map((f) => `${f.path} <- ${f.from}`);

@@ -134,7 +134,9 @@ is written for the defaults (every namespace kube-system); here only namespaces 
   - every namespaced object goes to the release namespace, except the objects named in `lbObjects`
     ("Kind/name"), which go to the LB namespace;
   - ServiceAccount subjects point at the release namespace;
-  - a rule on `namespaces` limited to resourceName kube-system is limited to the LB namespace instead.
+  - a rule on `namespaces` limited to resourceName kube-system is limited to the LB namespace instead;
+  - a rule on `leases` limited to k3s-cloud-controller-manager (ccm's Lease, named after the
+    program) follows serviceLB.program.
 Objects named in `skipObjects` ("Kind/name") are left out (ccm's hosted-ServiceLB part when ccm
 does not host ServiceLB).
 Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" ...) "skipObjects" (list ...)).
@@ -172,6 +174,14 @@ Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" 
 {{- range $r := $obj.rules | default list }}
 {{- if and (has "namespaces" $r.resources) (has "kube-system" ($r.resourceNames | default list)) }}
 {{- $_ := set $r "resourceNames" (list $lbNs) }}
+{{- end }}
+{{- if and (has "leases" $r.resources) (has "k3s-cloud-controller-manager" ($r.resourceNames | default list)) }}
+{{- $ccmLease := printf "%s-cloud-controller-manager" $ctx.Values.serviceLB.program }}
+{{- $names := list }}
+{{- range $n := $r.resourceNames }}
+{{- $names = append $names (ternary $ccmLease $n (eq $n "k3s-cloud-controller-manager")) }}
+{{- end }}
+{{- $_ := set $r "resourceNames" $names }}
 {{- end }}
 {{- end }}
 ---
