@@ -4,7 +4,7 @@
 #   dataplane  T1: test/dataplane/**/*.test.ts (root, network namespaces, real iptables)
 #   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
 #   e2e        T3: test/kind/**/*.test.ts against a kind cluster (e2e/kind/up --external-node), deleted
-#              afterwards (KIND_KEEP=1 keeps it); on failure its node logs go to .cache/kind-logs/
+#              afterwards (KIND_KEEP=1 keeps it); on failure its node logs go to .cache/kind-logs/<name>-<time>/
 # Usage: tools/test/run-tier.sh TIER [FILE...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,9 +65,12 @@ rc=$?
 cat "$results/$tier.json" >> "$results/counts.jsonl"
 if [ "$tier" = e2e ]; then
   if [ $rc -ne 0 ]; then
-    logs=$(e2e/kind/down --export-logs 2>&1 | sed -n 's/.*node logs exported to //p')
-    [ "${KIND_KEEP:-}" = 1 ] && echo "run-tier.sh: KIND_KEEP=1 ignored after a failure: the cluster was deleted" >&2
-    echo "run-tier.sh: e2e failed; kind node logs: ${logs:-none exported} (also .cache/kind-logs/)" >&2
+    if [ "${KIND_KEEP:-}" = 1 ]; then
+      logs=$(bash -c 'source e2e/kind/lib.sh && kind_tools && kind_export_logs' 2>/dev/null | tail -n 1)
+    else
+      logs=$(e2e/kind/down --export-logs 2>&1 | sed -n 's/.*node logs exported to //p')
+    fi
+    echo "run-tier.sh: e2e failed; kind node logs: ${logs:-none exported} (under .cache/kind-logs/)" >&2
   elif [ "${KIND_KEEP:-}" != 1 ]; then
     e2e/kind/down >/dev/null 2>&1 || echo "run-tier.sh: e2e/kind/down failed" >&2
   fi

@@ -84,6 +84,17 @@ export async function until<T>(what: string, fn: () => T | undefined | false, ti
   }
 }
 
+/** until() for an async probe: resolves with the first value that is not null/undefined/false. */
+export async function untilAsync<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
 /** An echo pod (TCP and UDP on 8080) pinned to a node. */
 export function echoPodYaml(ns: string, name: string, node: string, labels: Record<string, string>): string {
   return JSON.stringify({
