@@ -35,6 +35,7 @@ const LB_NS = 'e2e-lb';
 const NP_NS = 'e2e-netpol';
 const ADDON_CM = 'e2e-addon-manifest';
 const HELMCHART = 'e2e-inline';
+const CRDS = ['addons.k3s.cattle.io', 'helmcharts.helm.cattle.io', 'helmchartconfigs.helm.cattle.io'];
 
 let tmp = '';
 
@@ -299,7 +300,8 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
 
   test('the documented uninstall leaves no Portico chains, ipsets, DaemonSets or CRD objects on any node', async () => {
     // docs/deploy.md "Uninstall": LoadBalancer Services and HelmCharts first (their controllers
-    // remove svclb DaemonSets and run the delete Job), then helm uninstall, then the node cleanup.
+    // remove svclb DaemonSets and run the delete Job), then helm uninstall, then the node cleanup,
+    // then the CRDs (helm never deletes crds/).
     kubectl(['-n', LB_NS, 'delete', 'services', '--all', '--wait=true', '--timeout=120s']);
     kubectl(['delete', 'namespace', LB_NS, NP_NS, '--wait=true', '--timeout=180s']);
     kubectl(['-n', RELEASE_NS, 'delete', 'helmchart', HELMCHART, '--wait=true', '--timeout=180s']);
@@ -307,14 +309,16 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
     kubectl(['apply', '-f', 'deploy/cleanup/netpol-cleanup.yaml']);
     kubectl(['-n', 'kube-system', 'rollout', 'status', 'daemonset/portico-netpol-cleanup', '--timeout=180s']);
     kubectl(['delete', '-f', 'deploy/cleanup/netpol-cleanup.yaml', '--wait=true']);
+    // Helm never deletes crds/: Addon objects (one per manifest) stay until the CRDs go (step 3).
+    const leftHelmCharts = [...spawnList('helmcharts.helm.cattle.io'), ...spawnList('helmchartconfigs.helm.cattle.io')];
+    assert.deepEqual(leftHelmCharts, [], 'no HelmChart or HelmChartConfig objects after helm uninstall');
+    kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=true', '--timeout=120s']);
 
     const ds = json<{ items: Json[] }>(['get', 'daemonsets', '-A']).items.map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
     assert.deepEqual(ds.filter((n) => /svclb|portico/.test(n)), [], 'no svclb or Portico DaemonSets');
     for (const n of nodes()) assert.deepEqual(porticoNodeLeftovers(n.name), [], `no Portico chains or ipsets on ${n.name}`);
-    for (const kind of ['addons.k3s.cattle.io', 'helmcharts.helm.cattle.io', 'helmchartconfigs.helm.cattle.io']) {
-      const r = spawnList(kind);
-      assert.deepEqual(r, [], `no ${kind} objects`);
-    }
+    const crds = json<{ items: Json[] }>(['get', 'crds']).items.map((c) => c.metadata.name as string);
+    assert.deepEqual(crds.filter((c) => CRDS.includes(c)), [], 'the CRDs and with them every Addon, HelmChart and HelmChartConfig are gone');
   });
 });
 
