@@ -4,7 +4,7 @@ import { ns, pod, policy } from './fixtures.test-helper.ts';
 import { NetpolRenderer, renderNetpol } from './render.ts';
 import { toRestoreText } from './text.ts';
 import type { NetpolSnapshot, NetworkPolicy } from './types.ts';
-import { isolationPolicy, screenSnapshot, validateNetworkPolicy, validatePod } from './validate.ts';
+import { isolationPolicy, screenSnapshot, validateNetworkPolicy, validateNode, validatePod } from './validate.ts';
 
 const NSS = [ns('x'), ns('y')];
 const PODS = [pod('x', 'a', { ips: ['10.42.1.10'] }), pod('y', 'b', { node: 'n2', ips: ['10.42.2.10'] })];
@@ -23,6 +23,16 @@ describe('validation (validate.ts)', () => {
     cyclic['spec'] = { podSelector: { matchLabels: { a: cyclic } } };
     assert.ok(validateNetworkPolicy(cyclic).length > 0);
     assert.doesNotThrow(() => renderNetpol({ pods: 7, namespaces: 'x', networkPolicies: [cyclic] } as never, { nodeName: 'n1' }));
+  });
+
+  it('null elements of lists are reported, never read (found by the property test)', () => {
+    const fields = (o: unknown, f: (x: unknown) => { field: string }[]) => f(o).map((p) => p.field);
+    assert.deepEqual(fields({ metadata: { namespace: 'x', name: 'p' }, spec: { ingress: [null], egress: [{ to: [null], ports: [null] }] } }, validateNetworkPolicy), ['spec.ingress[0]', 'spec.egress[0].ports[0]', 'spec.egress[0].to[0]']);
+    assert.deepEqual(fields({ metadata: { namespace: 'x', name: 'p' }, spec: { containers: [null, { ports: [null] }] }, status: { podIPs: [null] } }, validatePod), ['spec.containers[0]', 'spec.containers[1].ports[0]', 'status.podIPs[0]']);
+    assert.deepEqual(fields({ metadata: { name: 'n' }, spec: { podCIDRs: [null] }, status: { addresses: [null] } }, validateNode), ['spec.podCIDRs[0]', 'status.addresses[0]']);
+    for (const spec of [{ ingress: [null] }, { egress: [{ to: [null] }] }]) {
+      assert.doesNotThrow(() => renderNetpol(snap([{ ...GOOD, spec: spec as never }]), { nodeName: 'n1' }));
+    }
   });
 
   it('the isolation form keeps the namespace, a valid pod selector and the readable policy types, and has no rules', () => {

@@ -62,6 +62,15 @@ function map(out: Raw[], v: unknown, field: string): Record<string, unknown> | u
   return v;
 }
 
+/** A list element that must be a map: unlike a field, it may not be null. */
+function item(out: Raw[], v: unknown, field: string): Record<string, unknown> | undefined {
+  if (absent(v)) {
+    out.push([field, String(v), `must be a map, not ${v === null ? 'null' : 'undefined'}`]);
+    return undefined;
+  }
+  return map(out, v, field);
+}
+
 function str(out: Raw[], v: unknown, field: string): string | undefined {
   if (absent(v)) return undefined;
   if (typeof v !== 'string') {
@@ -127,11 +136,8 @@ function selector(out: Raw[], v: unknown, field: string): void {
   labels(out, sel['matchLabels'], `${field}.matchLabels`);
   list(out, sel['matchExpressions'], `${field}.matchExpressions`).forEach((raw, i) => {
     const f = `${field}.matchExpressions[${i}]`;
-    const e = map(out, raw, f);
-    if (!e) {
-      if (raw === null) out.push([f, 'null', 'must be a map']);
-      return;
-    }
+    const e = item(out, raw, f);
+    if (!e) return;
     const key = e['key'];
     if (typeof key !== 'string') out.push([`${f}.key`, showValue(key), 'must be a string label key']);
     else {
@@ -220,11 +226,11 @@ export function validatePod(obj: unknown): Problem[] {
       str(out, spec['nodeName'], 'spec.nodeName');
       if (!absent(spec['hostNetwork']) && typeof spec['hostNetwork'] !== 'boolean') out.push(['spec.hostNetwork', showValue(spec['hostNetwork']), 'must be true or false']);
       list(out, spec['containers'], 'spec.containers').forEach((c, i) => {
-        const cm = map(out, c, `spec.containers[${i}]`);
+        const cm = item(out, c, `spec.containers[${i}]`);
         if (!cm) return;
         list(out, cm['ports'], `spec.containers[${i}].ports`).forEach((p, j) => {
           const f = `spec.containers[${i}].ports[${j}]`;
-          const pm = map(out, p, f);
+          const pm = item(out, p, f);
           if (!pm) return;
           const cp = pm['containerPort'];
           if (typeof cp !== 'number' || !Number.isInteger(cp) || cp < 1 || cp > 65535) out.push([`${f}.containerPort`, showValue(cp), 'must be an integer between 1 and 65535']);
@@ -243,9 +249,8 @@ export function validatePod(obj: unknown): Problem[] {
       str(out, status['podIP'], 'status.podIP');
       str(out, status['hostIP'], 'status.hostIP');
       list(out, status['podIPs'], 'status.podIPs').forEach((x, i) => {
-        const xm = map(out, x, `status.podIPs[${i}]`);
+        const xm = item(out, x, `status.podIPs[${i}]`);
         if (xm && typeof xm['ip'] !== 'string') out.push([`status.podIPs[${i}].ip`, showValue(xm['ip']), 'must be a string']);
-        else if (x === null) out.push([`status.podIPs[${i}]`, 'null', 'must be a map']);
       });
     }
   }
@@ -267,12 +272,14 @@ export function validateNode(obj: unknown): Problem[] {
     const spec = map(out, obj['spec'], 'spec');
     if (spec) {
       str(out, spec['podCIDR'], 'spec.podCIDR');
-      list(out, spec['podCIDRs'], 'spec.podCIDRs').forEach((c, i) => str(out, c, `spec.podCIDRs[${i}]`));
+      list(out, spec['podCIDRs'], 'spec.podCIDRs').forEach((c, i) => {
+        if (typeof c !== 'string') out.push([`spec.podCIDRs[${i}]`, showValue(c), `must be a string, not ${typeName(c)}`]);
+      });
     }
     const status = map(out, obj['status'], 'status');
     if (status) {
       list(out, status['addresses'], 'status.addresses').forEach((a, i) => {
-        const am = map(out, a, `status.addresses[${i}]`);
+        const am = item(out, a, `status.addresses[${i}]`);
         if (!am) return;
         if (typeof am['type'] !== 'string') out.push([`status.addresses[${i}].type`, showValue(am['type']), 'must be a string']);
         if (typeof am['address'] !== 'string') out.push([`status.addresses[${i}].address`, showValue(am['address']), 'must be a string']);
@@ -283,11 +290,8 @@ export function validateNode(obj: unknown): Problem[] {
 }
 
 function port(out: Raw[], v: unknown, field: string): void {
-  const p = map(out, v, field);
-  if (!p) {
-    if (v === null) out.push([field, 'null', 'must be a map']);
-    return;
-  }
+  const p = item(out, v, field);
+  if (!p) return;
   const protocol = p['protocol'];
   if (!absent(protocol) && !PROTOCOLS.includes(protocol as string)) out.push([`${field}.protocol`, showValue(protocol), 'must be TCP, UDP or SCTP']);
   const n = p['port'];
@@ -309,11 +313,8 @@ function port(out: Raw[], v: unknown, field: string): void {
 }
 
 function peer(out: Raw[], v: unknown, field: string): void {
-  const p = map(out, v, field);
-  if (!p) {
-    if (v === null) out.push([field, 'null', 'must be a map']);
-    return;
-  }
+  const p = item(out, v, field);
+  if (!p) return;
   const hasSel = !absent(p['podSelector']) || !absent(p['namespaceSelector']);
   const block = p['ipBlock'];
   if (!absent(block) && hasSel) out.push([field, 'ipBlock with podSelector/namespaceSelector', 'ipBlock may not be combined with podSelector or namespaceSelector']);
@@ -360,7 +361,7 @@ export function validateNetworkPolicy(obj: unknown): Problem[] {
       for (const [dir, peers] of [['ingress', 'from'], ['egress', 'to']] as const) {
         list(out, spec[dir], `spec.${dir}`).forEach((r, i) => {
           const f = `spec.${dir}[${i}]`;
-          const rm = map(out, r, f);
+          const rm = item(out, r, f);
           if (!rm) return;
           list(out, rm['ports'], `${f}.ports`).forEach((p, j) => port(out, p, `${f}.ports[${j}]`));
           list(out, rm[peers], `${f}.${peers}`).forEach((p, j) => peer(out, p, `${f}.${peers}[${j}]`));
