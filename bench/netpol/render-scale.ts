@@ -1,8 +1,8 @@
 /**
  * netpol-agent `render` at cluster scale (issue 15): writes a snapshot of N pods (namespaces of 50,
  * 100 of them on this node) and P policies as one JSON `v1 List`, runs the built CLI on it under
- * `/usr/bin/time -v`, and prints one markdown row per size: wall time, peak resident memory, exit
- * code and output size. Needs `node tools/build-app.mjs netpol-agent` first (bench/run.sh does it).
+ * `/usr/bin/time -v`, and prints one markdown row per size: wall time, CPU time, peak resident
+ * memory, exit code and output size. Needs `node tools/build-app.mjs netpol-agent` first (bench/run.sh does it).
  *
  *   node --import tsx bench/netpol/render-scale.ts [--pods 50000,100000,200000] [--policies 500]
  */
@@ -52,8 +52,8 @@ function snapshotFile(pods: number): string {
 
 console.log(`netpol-agent render at scale: ${policies} policies, ${LOCAL} pods on this node, IPv4 and IPv6, default-deny on; /usr/bin/time -v; node ${process.version}.`);
 console.log('');
-console.log('| pods | snapshot | exit | wall | peak RSS | output |');
-console.log('|---:|---:|---:|---:|---:|---:|');
+console.log('| pods | snapshot | exit | wall | CPU (user + sys) | peak RSS | output |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const pods of sizes) {
   const file = snapshotFile(pods);
   const out = join(dir, `netpol-${pods}.render`);
@@ -62,8 +62,9 @@ for (const pods of sizes) {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(stderr)?.[1];
   const exit = /Exit status: (\d+)/.exec(stderr)?.[1] ?? String(r.status);
+  const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
   const secs = wall ? wall.split(':').reduce((a, x) => a * 60 + Number(x), 0) : NaN;
   const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
-  console.log(`| ${pods.toLocaleString('en')} | ${mib(statSync(file).size)} | ${exit} | ${secs.toFixed(1)} s | ${rss ? mib(Number(rss) * 1024) : '?'} | ${mib(statSync(out).size)} |`);
+  console.log(`| ${pods.toLocaleString('en')} | ${mib(statSync(file).size)} | ${exit} | ${secs.toFixed(1)} s | ${cpu.toFixed(1)} s | ${rss ? mib(Number(rss) * 1024) : '?'} | ${mib(statSync(out).size)} |`);
   if (exit !== '0') process.stderr.write(stderr.split('\n').filter((l) => !/^\t/.test(l)).slice(0, 20).join('\n') + '\n');
 }

@@ -49,7 +49,7 @@ export interface ApplyOutcome {
   readonly stdout: string;
   readonly stderr: string;
   /** Parsed JSON summary (apply/cleanup print one line). */
-  readonly summary: { outcome: string; writes: number; bytes: number; families: { family: string; outcome: string; phase?: string; rolledBack?: boolean }[] } | undefined;
+  readonly summary: { outcome: string; writes: number; bytes: number; families: { family: string; outcome: string; phase?: string; rolledBack?: boolean; leftovers?: string[] }[] } | undefined;
 }
 
 /**
@@ -83,6 +83,30 @@ export async function bundleAgent(): Promise<string> {
     },
   });
   return outfile;
+}
+
+/** Runs the bundled agent with `args` inside network namespace `netns`; `env` adds to this process's. */
+export function runAgent(netns: string, bundle: string, args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, bundle, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => {
+      let summary: ApplyOutcome['summary'];
+      try {
+        summary = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+      } catch {
+        summary = undefined;
+      }
+      resolve({ code: code ?? 1, stdout, stderr, summary });
+    });
+  });
 }
 
 export class Cluster {
@@ -130,27 +154,7 @@ export class Cluster {
 
   /** Runs `netpol-agent <args>` inside a node namespace. */
   agent(node: 'n1' | 'n2', args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
-    const netns = this.topo.nodes[node]!.netns;
-    return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, this.#bundle, ...args], {
-        cwd: REPO,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('exit', (code) => {
-        let summary: ApplyOutcome['summary'];
-        try {
-          summary = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-        } catch {
-          summary = undefined;
-        }
-        resolve({ code: code ?? 1, stdout, stderr, summary });
-      });
-    });
+    return runAgent(this.topo.nodes[node]!.netns, this.#bundle, args, env);
   }
 
   /** `apply` of `policies` on both nodes (each node programs its own pods). */

@@ -24,24 +24,17 @@
  * 100), seed PORTICO_FAULT_SEED.
  */
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCase, Rng, type NetpolSnapshot } from '@portico/netpol';
-import { bundleAgent, REPO } from './cluster.ts';
-import { checkPrerequisites, NODE_BIN, sh } from './topology.ts';
+import { bundleAgent, runAgent, type ApplyOutcome } from './cluster.ts';
+import { checkPrerequisites, sh } from './topology.ts';
 
 const FAULTS = Number(process.env['PORTICO_FAULTS'] ?? 20);
 const SEED = Number(process.env['PORTICO_FAULT_SEED'] ?? 20261207);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  summary?: { outcome: string; writes: number; families: { family: string; outcome: string; phase?: string; rolledBack?: boolean }[] };
-}
 
 const realPath = (tool: string): string => execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
 
@@ -107,7 +100,7 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
   };
   const states = (): Record<string, string> => ({ IPv4: state('IPv4'), IPv6: state('IPv6') });
 
-  const apply = (snap: NetpolSnapshot, faultAt: number, frac = 0): Promise<Outcome> => {
+  const apply = (snap: NetpolSnapshot, faultAt: number, frac = 0): Promise<ApplyOutcome> => {
     const file = join(dir, `s${++n}.json`);
     const typed = (apiVersion: string, kind: string, objs: readonly object[]) => objs.map((o) => ({ apiVersion, kind, ...o }));
     const items = [
@@ -121,25 +114,8 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
     writeFileSync(join(dir, 'at'), String(faultAt));
     writeFileSync(join(dir, 'frac'), String(frac));
     rmSync(join(dir, 'hit'), { force: true });
-    return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, bundle, 'apply', '--node', 'n1', '--families', 'IPv4,IPv6', '--iptables-backend', 'system', file], {
-        cwd: REPO,
-        env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('exit', (code) => {
-        let summary: Outcome['summary'];
-        try {
-          summary = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-        } catch {
-          summary = undefined;
-        }
-        resolve({ code: code ?? 1, stdout, stderr, ...(summary ? { summary } : {}) });
-      });
+    return runAgent(netns, bundle, ['apply', '--node', 'n1', '--families', 'IPv4,IPv6', '--iptables-backend', 'system', file], {
+      PATH: `${bin}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
     });
   };
 
@@ -172,7 +148,7 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
       injected++;
       const where = `trial ${trials} (fault at restore ${k}: ${hit})`;
       assert.doesNotMatch(faulty.stderr, /\n\s+at /, `${where}: no stack trace`);
-      const leftovers = faulty.summary?.families.filter((f) => (f as { leftovers?: string[] }).leftovers?.length);
+      const leftovers = faulty.summary?.families.filter((f) => f.leftovers?.length);
       if (faulty.code === 0 && leftovers?.length) {
         // A set that could not be destroyed (finish phase): B is in force, the set is reported and
         // destroyed by the next apply.
