@@ -381,6 +381,10 @@ describe('addon-manager packaged components on T2', { timeout: 300_000 }, () => 
   });
   after(async () => {
     await m?.stop();
+    // Whatever happened above, the packaged APIService must not outlive the test: an unavailable
+    // aggregated API stalls namespace deletion for every other suite on the cluster.
+    const apiService = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
+    await s?.admin.delete(apiService, { name: 'v1beta1.metrics.k8s.io' }).catch(() => undefined);
     await s?.cleanup();
   });
 
