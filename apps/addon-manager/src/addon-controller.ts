@@ -92,7 +92,7 @@ export class AddonController {
       const t0 = this.#clock.now();
       let ok = false;
       try {
-        ok = await this.pass();
+        ok = await this.pass(signal);
       } catch (err) {
         this.#o.log.error({ event: 'passFailed', err }, 'directory pass failed');
       }
@@ -103,8 +103,11 @@ export class AddonController {
     }
   }
 
-  /** One pass over the directory. Returns false when any file failed. */
-  async pass(): Promise<boolean> {
+  /**
+   * One pass over the directory. Returns false when any file failed. Stops between files once
+   * `signal` aborts (leadership lost), so a former leader writes at most one more file.
+   */
+  async pass(signal?: AbortSignal): Promise<boolean> {
     const { core, log } = this.#o;
     const root = core.manifestsDir;
     const files = await walkManifests(root);
@@ -129,6 +132,7 @@ export class AddonController {
     const handled = new Set<string>();
 
     for (const d of plan) {
+      if (signal?.aborted) return false;
       switch (d.action) {
         case 'ignore':
           if (d.why === 'skip-marker') count('skipped');
@@ -178,6 +182,7 @@ export class AddonController {
       core.disables,
     );
     for (const name of disabledWithoutFile) {
+      if (signal?.aborted) return false;
       handled.add(name);
       if (!(await this.#remove(name, byName.get(name), [], 'disabled by --disable', byName.get(name)?.spec?.source ?? name))) ok = false;
     }
@@ -185,6 +190,7 @@ export class AddonController {
     // Sources that vanished (spec §3.7, B1).
     if (this.#o.onSourceRemoved === 'prune') {
       for (const a of addons) {
+        if (signal?.aborted) return false;
         const name = a.metadata!.name!;
         const rel = relOf(a);
         if (handled.has(name) || !mine(a) || rel === undefined || present.has(rel)) continue;
