@@ -139,6 +139,11 @@ export class HelmController {
       for (;;) {
         const key = await this.#queue.get();
         if (key === undefined) break;
+        if (signal.aborted) {
+          // Leadership lost: queued keys are still handed out after shutDown; do not act on them.
+          this.#queue.done(key);
+          continue;
+        }
         try {
           const again = await this.reconcile(key);
           this.#queue.forget(key);
