@@ -121,6 +121,41 @@ describe('ServiceLBController: a LoadBalancer Service end to end', () => {
     }, 'the deletion');
   });
 
+  // kind finding: deleting the namespace of an externalTrafficPolicy Local Service removes its pods and
+  // EndpointSlices first; the Service then stayed Terminating (its cleanup waited for the
+  // EndpointSlice cache, which had just been stopped because no live Local Service was left).
+  it('cleans up a Local Service deleted after its endpoints, and one found already Terminating at startup', async () => {
+    const h = track(harness());
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web', { etp: 'Local' }), endpointSlice('app', 'web', [{ nodeName: 'n1', ready: true }]));
+    await h.start();
+    await eventually(() => assert.ok(getDs(h) && getSvc(h)?.metadata?.finalizers?.includes(CLEANUP)), 'DaemonSet and finalizer');
+    h.fake.put(svclbPod(DS, 'app', 'web', 'n1'));
+    await eventually(() => assert.deepEqual(ingressOf(h), ['10.0.0.1/VIP']), 'the ingress');
+    await h.fake.client.delete(Resources.EndpointSlice, { namespace: 'app', name: 'web-abc' });
+    await eventually(() => assert.deepEqual(ingressOf(h), []), 'no ingress without endpoints');
+    await h.fake.client.delete(Resources.Service, { namespace: 'app', name: 'web' });
+    await eventually(() => {
+      assert.equal(getSvc(h), undefined, 'Service gone');
+      assert.equal(getDs(h), undefined, 'DaemonSet gone');
+    }, 'the deletion of the Local Service');
+    assert.equal(h.controller.caches.endpointSlicesRunning, false, 'no EndpointSlice watch left running');
+    await h.stop();
+    running.splice(running.indexOf(h), 1);
+
+    // Restart case: the Service is already Terminating (finalizer held) when the controller starts.
+    const fresh = track(harness());
+    fresh.fake.put(
+      node('n1', { internal: ['10.0.0.1'] }),
+      service('app', 'web', { etp: 'Local', finalizers: [CLEANUP], deletionTimestamp: '2026-01-01T00:00:00Z' }),
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { namespace: LB_NS, name: DS, labels: { [names.nodeSelectorLabel]: 'false', [names.svcNameLabel]: 'web', [names.svcNamespaceLabel]: 'app' } }, spec: {} } as KubeObject,
+    );
+    await fresh.start();
+    await eventually(() => {
+      assert.equal(getDs(fresh), undefined, 'DaemonSet gone');
+      assert.deepEqual(getSvc(fresh)?.metadata?.finalizers ?? [], [], 'finalizer removed');
+    }, 'the cleanup after a restart');
+  });
+
   it('never touches a Service with spec.loadBalancerClass, even when its EndpointSlices change', async () => {
     const h = track(harness());
     const status = { loadBalancer: { ingress: [{ ip: '192.0.2.50', ipMode: 'VIP' }] } };

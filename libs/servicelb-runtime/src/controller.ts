@@ -33,8 +33,8 @@ import {
   hasCleanupFinalizer,
   needsCleanup,
   needsDaemonSetUpdate,
+  needsEndpointSlices,
   reconcileKey,
-  requestsOnlyLocalTraffic,
   wantsLoadBalancer,
   type DaemonSet,
   type Node,
@@ -221,7 +221,7 @@ export class ServiceLBController {
   #trackService(svc: Service | undefined, key: string): void {
     if (svc && wantsLoadBalancer(svc) && !svc.metadata?.deletionTimestamp) {
       this.#served.add(key);
-      if (requestsOnlyLocalTraffic(svc)) this.#local.add(key);
+      if (needsEndpointSlices(svc)) this.#local.add(key);
       else this.#local.delete(key);
     } else {
       this.#served.delete(key);
@@ -467,8 +467,11 @@ export class ServiceLBController {
   async #sync(key: string, signal: AbortSignal): Promise<void> {
     const index = this.#currentIndex();
     const svc = index.servicesByKey.get(key);
-    if (svc && wantsLoadBalancer(svc) && requestsOnlyLocalTraffic(svc) && !this.caches.endpointSlicesSynced()) {
+    if (svc && needsEndpointSlices(svc) && !this.caches.endpointSlicesSynced()) {
       // Local policy needs the EndpointSlice cache; the key is queued again when it has synced.
+      // The same predicate decides #local (whose keys that sync queues), so a key that waits here
+      // is always queued again. A Service being deleted never waits: its cleanup reads no endpoints.
+      this.#local.add(key);
       this.caches.setEndpointSlicesNeeded(true);
       this.#log.debug({ event: 'waitingForEndpointSlices', svc: key }, 'waiting for the EndpointSlice cache');
       return;

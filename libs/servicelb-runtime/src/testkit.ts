@@ -69,6 +69,8 @@ export interface ServiceOptions {
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
   readonly finalizers?: string[];
+  /** Seeds a Service that is already being deleted (keep `finalizers` set, or it is not stored). */
+  readonly deletionTimestamp?: string;
   readonly families?: string[];
   readonly clusterIPs?: string[];
   readonly status?: unknown;
@@ -85,6 +87,7 @@ export function service(namespace: string, name: string, o: ServiceOptions = {})
       ...(o.labels ? { labels: o.labels } : {}),
       ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(o.finalizers ? { finalizers: o.finalizers } : {}),
+      ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}),
     },
     spec: {
       type: o.type ?? 'LoadBalancer',

@@ -88,7 +88,7 @@ export {
   type ConditionReasonValue,
 } from './status.ts';
 export { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, invalidAnnotationEvent, noEligibleNodesEvent } from './events.ts';
-export { hasCleanupFinalizer, needsCleanup, needsDaemonSetUpdate, needsUpdate, wantsLoadBalancer } from './predicates.ts';
+export { hasCleanupFinalizer, needsCleanup, needsDaemonSetUpdate, needsEndpointSlices, needsUpdate, wantsLoadBalancer } from './predicates.ts';
 
 // render.
 export { RENDER_EPOCH, renderedObjects, renderOutcomes, renderServiceLB, toYamlDocument, toYamlStream, type RenderOptions } from './render.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { needsCleanup, needsDaemonSetUpdate, needsUpdate, wantsLoadBalancer } from './predicates.ts';
+import { needsCleanup, needsDaemonSetUpdate, needsEndpointSlices, needsUpdate, wantsLoadBalancer } from './predicates.ts';
 import { names, svc, type SvcOptions } from './test-builders.ts';
 import type { Service } from './types.ts';
 
@@ -17,6 +17,19 @@ describe('wantsLoadBalancer / needsCleanup (spec §4.1)', () => {
     { name: 'finalizer on a live LoadBalancer Service', o: { finalizers: [FIN] }, want: false },
   ];
   for (const c of cleanup) it(`needsCleanup: ${c.name}`, () => assert.equal(needsCleanup(svc('a', c.o)), c.want));
+});
+
+describe('needsEndpointSlices', () => {
+  const cases: { name: string; o: SvcOptions; want: boolean }[] = [
+    { name: 'a live Local LoadBalancer Service', o: { etp: 'Local', finalizers: [FIN] }, want: true },
+    { name: 'a Cluster LoadBalancer Service', o: { etp: 'Cluster', finalizers: [FIN] }, want: false },
+    // The kind finding: namespace deletion removed the pods and EndpointSlices first, the Service
+    // then stayed Terminating because its cleanup waited for an EndpointSlice cache nobody started.
+    { name: 'a Local Service being deleted (its cleanup reads no endpoints)', o: { etp: 'Local', finalizers: [FIN], deletionTimestamp: '2026-01-01T00:00:00Z' }, want: false },
+    { name: 'a Local Service with loadBalancerClass', o: { etp: 'Local', loadBalancerClass: 'metallb.io/x' }, want: false },
+    { name: 'a NodePort Service with Local policy', o: { etp: 'Local', type: 'NodePort' }, want: false },
+  ];
+  for (const c of cases) it(`${c.name}: ${c.want}`, () => assert.equal(needsEndpointSlices(svc('a', c.o)), c.want));
 });
 
 describe('needsUpdate (upstream rules, spec §4.1)', () => {

@@ -24,6 +24,16 @@ export function needsCleanup(svc: Service): boolean {
   return Boolean(svc.metadata?.deletionTimestamp) || svc.spec?.type !== 'LoadBalancer';
 }
 
+/**
+ * Whether reconciling the Service reads EndpointSlices: it is served (type LoadBalancer, no class),
+ * has `externalTrafficPolicy: Local` and is NOT being deleted. A Service being deleted is cleaned up
+ * whatever its endpoints are, so its cleanup must never wait for the EndpointSlice cache (which is
+ * only kept running while some Service needs it).
+ */
+export function needsEndpointSlices(svc: Service): boolean {
+  return wantsLoadBalancer(svc) && svc.spec?.externalTrafficPolicy === 'Local' && !svc.metadata?.deletionTimestamp;
+}
+
 function portKey(p: ServicePort): string {
   return JSON.stringify([p.name ?? '', p.protocol ?? '', p.port, p.nodePort ?? 0, p.targetPort ?? null, p.appProtocol ?? null]);
 }
