@@ -185,6 +185,28 @@ describe('nodeOutcome (spec §8.3)', () => {
     const o = nodeOutcome(node({ annotations: { 'k3s.io/internal-ip': '10.0.0.1' }, providerID: 'kind://docker/kind/w1' }), names, REASONS);
     assert.deepEqual(o.update, { labels: { 'node.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/instance-type': 'k3s' }, taints: [] });
   });
+  it('a kind node (provided-node-ip, provider ID kind://) keeps its provider ID and gets the instance-type labels and zone pair', () => {
+    const o = nodeOutcome(
+      node({
+        annotations: { 'alpha.kubernetes.io/provided-node-ip': '172.18.0.5' },
+        addresses: [{ type: 'InternalIP', address: '172.18.0.5' }, { type: 'Hostname', address: 'w3' }],
+        labels: { 'topology.kubernetes.io/zone': 'z1' },
+        providerID: 'kind://docker/kind/w3',
+      }),
+      names,
+      REASONS,
+    );
+    assert.equal(o.state, 'initializing');
+    assert.equal(o.addresses, undefined, 'addresses already right: no status write');
+    assert.deepEqual(o.update, {
+      labels: { 'node.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/instance-type': 'k3s', 'failure-domain.beta.kubernetes.io/zone': 'z1' },
+      taints: [],
+    });
+  });
+  it('a Node that was never tainted is not initialized (upstream): no provider ID or instance-type label is added', () => {
+    const o = nodeOutcome(node({ tainted: false, annotations: { 'alpha.kubernetes.io/provided-node-ip': '172.18.0.5' }, addresses: [{ type: 'InternalIP', address: '172.18.0.5' }], providerID: 'kind://docker/kind/w3' }), names, REASONS);
+    assert.deepEqual([o.state, o.update], ['initialized', undefined]);
+  });
   it('a tainted Node with no usable address waits: no write, a Warning naming what is missing', () => {
     const o = nodeOutcome(node({ addresses: [{ type: 'Hostname', address: 'n1' }] }), names, REASONS);
     assert.equal(o.state, 'waiting');

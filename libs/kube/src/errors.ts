@@ -196,6 +196,13 @@ export function isConflict(err: unknown): err is ConflictError | AlreadyExistsEr
 export function isForbidden(err: unknown): err is ForbiddenError {
   return err instanceof ForbiddenError;
 }
+/**
+ * True when the API server refused to create an object because its namespace is being deleted
+ * (a Status cause `NamespaceTerminating`, client-go's `v1.NamespaceTerminatingCause`).
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.statusObject?.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
+}
 /** True for "resourceVersion too old": HTTP 410, or a Status with code 410 / reason Expired|Gone. */
 export function isGone(err: unknown): boolean {
   return err instanceof GoneError || (err instanceof KubeApiError && (err.reason === 'Expired' || err.reason === 'Gone'));

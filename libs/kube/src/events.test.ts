@@ -107,6 +107,23 @@ describe('EventRecorder', () => {
     assert.equal(fake.events('web').length, 1);
   });
 
+  it('drops an Event refused because its namespace is being deleted, at debug level (no warning)', async () => {
+    const outcomes: string[] = [];
+    const { fake, rec, logger } = setup({ metrics: { event: (i) => outcomes.push(i.outcome) } });
+    const details = { name: 'web.1', kind: 'events', causes: [{ reason: 'NamespaceTerminating', message: 'namespace app is being terminated', field: 'metadata.namespace' }] };
+    fake.failNext({ method: 'POST', status: 403, reason: 'Forbidden', message: 'unable to create new content in namespace app because it is being terminated', details });
+    rec.event(svc, 'Normal', 'R', 'late');
+    await rec.flush();
+    assert.deepEqual(outcomes, ['dropped']);
+    assert.deepEqual(logger.records.map((r) => [r.level, (r.obj as { event: string; why?: string }).event, (r.obj as { why?: string }).why]), [['debug', 'eventDropped', 'namespaceTerminating']]);
+    // Any other 403 is still a warning.
+    fake.failNext({ method: 'POST', status: 403, reason: 'Forbidden' });
+    rec.event(svc, 'Normal', 'R', 'denied');
+    await rec.flush();
+    assert.deepEqual(outcomes, ['dropped', 'failed']);
+    assert.equal((logger.records.at(-1)?.obj as { event: string }).event, 'eventWriteFailed');
+  });
+
   it('reports outcomes through the metrics hook', async () => {
     const outcomes: string[] = [];
     const { rec } = setup({ spamBurst: 2, metrics: { event: (i) => outcomes.push(i.outcome) } });

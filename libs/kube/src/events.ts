@@ -13,7 +13,7 @@
 
 import type { KubeClient } from './client.ts';
 import { type Clock, realClock } from './clock.ts';
-import { isNotFound } from './errors.ts';
+import { isNamespaceTerminating, isNotFound } from './errors.ts';
 import { type KubeLogger, silentLogger } from './logger.ts';
 import { Resources } from './resources.ts';
 import type { KubeObject } from './types.ts';
@@ -186,6 +186,13 @@ export class EventRecorder {
       this.#touch(key, { namespace, name, count: 1, firstTimestamp: ts });
       this.#o.metrics?.event?.({ reason, outcome: 'created' });
     } catch (err) {
+      if (isNamespaceTerminating(err)) {
+        // Expected while a namespace is deleted (its objects' cleanup is reported there); client-go
+        // drops these quietly too.
+        this.#o.metrics?.event?.({ reason, outcome: 'dropped' });
+        this.#log.debug({ event: 'eventDropped', why: 'namespaceTerminating', reason, obj: { kind: ref.kind, ns: ref.namespace, name: ref.name } }, 'event dropped: its namespace is being deleted');
+        return;
+      }
       this.#o.metrics?.event?.({ reason, outcome: 'failed' });
       this.#log.warn({ event: 'eventWriteFailed', reason, obj: { kind: ref.kind, ns: ref.namespace, name: ref.name }, err }, 'writing an Event failed');
     }

@@ -74,6 +74,8 @@ export interface FailureRule {
   /** Status.reason. @default derived from status */
   readonly reason?: string;
   readonly message?: string;
+  /** Status.details (e.g. causes), as the API server sends them. */
+  readonly details?: Status['details'];
 }
 
 export interface FakeKubeOptions {
@@ -514,7 +516,7 @@ export class FakeKube {
       if (rule) {
         rule.left--;
         this.#failures = this.#failures.filter((f) => f.left > 0);
-        throw new HttpFailure(rule.status, rule.reason ?? defaultReason(rule.status), rule.message ?? `injected failure ${rule.status}`);
+        throw new HttpFailure(rule.status, rule.reason ?? defaultReason(rule.status), rule.message ?? `injected failure ${rule.status}`, rule.details);
       }
       if (isWatch) return this.#watch(req, query);
       const result = this.#route(req.method, req.path, query, body, contentType);

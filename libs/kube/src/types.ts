@@ -68,7 +68,7 @@ export interface Status {
     group?: string;
     kind?: string;
     uid?: string;
-    causes?: { type?: string; message?: string; field?: string }[];
+    causes?: { /** The cause (Go `StatusCause.Type`, JSON `reason`). */ reason?: string; type?: string; message?: string; field?: string }[];
     retryAfterSeconds?: number;
   };
   metadata?: { resourceVersion?: string; continue?: string };
