@@ -134,6 +134,59 @@ async function waitPodsReady(dsName: string, onNodes: string[], what: string, ch
   }, what);
 }
 
+/** A fresh namespace with a backend pod on a1 and one LoadBalancer Service per policy (named after it, lower case), all served. */
+async function servedNamespace(namespace: string, policies: ('Local' | 'Cluster')[]): Promise<Svc[]> {
+  await suite.admin.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'portico.io/test': suite.prefix } } } as KubeObject);
+  const app = `${namespace}-backend`;
+  await suite.admin.create(Resources.Pod, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'backend', namespace, labels: { app } },
+    spec: { nodeName: nodes.a1, containers: [{ name: 'web', image: 'example.invalid/backend:1' }] },
+  } as KubeObject);
+  const svcs: Svc[] = [];
+  for (const policy of policies) {
+    svcs.push(
+      await suite.admin.create<Svc>(Resources.Service, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: policy.toLowerCase(), namespace },
+        spec: { type: 'LoadBalancer', externalTrafficPolicy: policy, selector: { app }, ports: [{ name: 'http', port: port(), targetPort: 8080 }] },
+      } as KubeObject),
+    );
+  }
+  await waitFor(async () => {
+    for (const s of svcs) {
+      const live = await suite.admin.get<Svc>(Resources.Service, { namespace, name: s.metadata!.name! });
+      if (live.spec?.['externalTrafficPolicy'] === 'Local') assert.deepEqual(ingressIPs(live), [suite.ip4(1, true)], 'Local: only a1 (the endpoint node)');
+      else assert.ok(mineOf(live).length > 0, 'Cluster: an ingress');
+      assert.ok(await getDs(dsNameOf(s)), `${dsNameOf(s)} exists`);
+    }
+  }, `the Services of ${namespace} served`);
+  return svcs;
+}
+
+/** Waits (60 s: the namespace controller backs off while content remains) until the namespace, its Services and their DaemonSets are gone. */
+async function waitNamespaceCleanedUp(namespace: string, svcs: Svc[]): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const s of svcs) assert.equal(await getDs(dsNameOf(s)), undefined, `${dsNameOf(s)} still there`);
+      const left = (await suite.admin.list<Svc>(Resources.Service, { namespace })).items;
+      assert.deepEqual(left.map((s) => `${s.metadata!.name} finalizers=${JSON.stringify(s.metadata?.finalizers ?? [])}`), [], 'Services left');
+      await assert.rejects(suite.admin.get(Resources.Namespace, { name: namespace }), (err: unknown) => isNotFound(err), 'namespace still there');
+    },
+    `the namespace ${namespace}, its Services and their DaemonSets gone`,
+    60_000,
+  );
+}
+
+/** After a failure: never leave a namespace stuck Terminating for the next run. */
+async function unstick(namespace: string): Promise<void> {
+  const left = await suite.admin.list<Svc>(Resources.Service, { namespace }).catch(() => ({ items: [] as Svc[] }));
+  for (const s of left.items) await suite.admin.patch(Resources.Service, { namespace, name: s.metadata!.name! }, { metadata: { finalizers: null } }, { type: 'merge' }).catch(() => undefined);
+  await suite.admin.delete(Resources.Namespace, { name: namespace }).catch(() => undefined);
+}
+
 describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { timeout: 600_000 }, () => {
   before(async () => {
     suite = await Suite.create('slb');
@@ -274,6 +327,45 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       });
       await waitFor(async () => assert.deepEqual(mineOf(await getSvc('ports')), [suite.ip4(1, true), suite.ip4(2, true)]), 'ingress after the port change');
     } catch (err) {
+      failWithLogs(err);
+    }
+  });
+
+  // kind finding 1: deleting the namespace of an externalTrafficPolicy Local Service (its pods and
+  // EndpointSlices go first) left it Terminating with the cleanup finalizer and its DaemonSet running,
+  // and a restarted controller did not clean it up either. The bug needs the deleted Service to be the
+  // only Local one (the EndpointSlice watch then stops), so these run before the suite's Local test.
+  it('namespace deletion: a Local and a Cluster Service both lose their finalizer and DaemonSet, and the namespace goes', async () => {
+    const doomed = `${suite.prefix}-doomed`;
+    try {
+      const [local, cluster] = await servedNamespace(doomed, ['Local', 'Cluster']);
+      await suite.admin.delete(Resources.Namespace, { name: doomed });
+      await waitNamespaceCleanedUp(doomed, [local!, cluster!]);
+    } catch (err) {
+      await unstick(doomed);
+      failWithLogs(err);
+    }
+  });
+
+  it('namespace deletion while the controller is down: the restarted controller cleans up the Terminating Local Service', async () => {
+    const doomed = `${suite.prefix}-doomed2`;
+    try {
+      const [local] = await servedNamespace(doomed, ['Local']);
+      assert.equal(await ctl.stop('SIGTERM'), 0, 'clean exit on SIGTERM');
+      await suite.admin.delete(Resources.Namespace, { name: doomed });
+      // The namespace controller deletes the pod and the EndpointSlices; the Service stays (finalizer).
+      await waitFor(async () => {
+        const svc = await suite.admin.get<Svc>(Resources.Service, { namespace: doomed, name: 'local' });
+        assert.ok(svc.metadata?.deletionTimestamp, 'the Service is Terminating');
+        assert.deepEqual((await suite.admin.list(Resources.Pod, { namespace: doomed })).items, [], 'pods left');
+        assert.deepEqual((await suite.admin.list(Resources.EndpointSlice, { namespace: doomed })).items, [], 'EndpointSlices left');
+      }, 'the Service Terminating, its pod and EndpointSlices gone');
+      ctl = await suite.startController({ identity: 'after-namespace-deletion' });
+      procs.push(ctl);
+      await ctl.ready();
+      await waitNamespaceCleanedUp(doomed, [local!]);
+    } catch (err) {
+      await unstick(doomed);
       failWithLogs(err);
     }
   });
@@ -494,54 +586,6 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
       }, 'the cleanup');
       assert.ok((await eventsOf('retype')).some((e) => e.reason === 'DeletedDaemonSet'));
     } catch (err) {
-      failWithLogs(err);
-    }
-  });
-
-  // kind finding 1: deleting the namespace of an externalTrafficPolicy Local Service (its pods and
-  // EndpointSlices go first) left it Terminating with the cleanup finalizer and its DaemonSet running.
-  it('namespace deletion: a Local and a Cluster Service both lose their finalizer and DaemonSet, and the namespace goes', async () => {
-    const doomed = `${suite.prefix}-doomed`;
-    try {
-      await suite.admin.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: doomed, labels: { 'portico.io/test': suite.prefix } } } as KubeObject);
-      const app = `${suite.prefix}-doomed-backend`;
-      await suite.admin.create(Resources.Pod, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'backend', namespace: doomed, labels: { app } },
-        spec: { nodeName: nodes.a1, containers: [{ name: 'web', image: 'example.invalid/backend:1' }] },
-      } as KubeObject);
-      const mk = (name: string, policy: 'Local' | 'Cluster'): Promise<Svc> =>
-        suite.admin.create<Svc>(Resources.Service, {
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name, namespace: doomed },
-          spec: { type: 'LoadBalancer', externalTrafficPolicy: policy, selector: { app }, ports: [{ name: 'http', port: port(), targetPort: 8080 }] },
-        } as KubeObject);
-      const local = await mk('local', 'Local');
-      const cluster = await mk('cluster', 'Cluster');
-      const get = (name: string): Promise<Svc> => suite.admin.get<Svc>(Resources.Service, { namespace: doomed, name });
-      await waitFor(async () => {
-        assert.deepEqual(ingressIPs(await get('local')), [suite.ip4(1, true)], 'Local: only a1 (the endpoint node)');
-        assert.ok(mineOf(await get('cluster')).length > 0, 'Cluster: an ingress');
-        for (const s of [local, cluster]) assert.ok(await getDs(dsNameOf(s)), `${dsNameOf(s)} exists`);
-      }, 'both Services served');
-      await suite.admin.delete(Resources.Namespace, { name: doomed });
-      await waitFor(
-        async () => {
-          for (const s of [local, cluster]) assert.equal(await getDs(dsNameOf(s)), undefined, `${dsNameOf(s)} still there`);
-          const left = (await suite.admin.list<Svc>(Resources.Service, { namespace: doomed })).items;
-          assert.deepEqual(left.map((s) => `${s.metadata!.name} finalizers=${JSON.stringify(s.metadata?.finalizers ?? [])}`), [], 'Services left');
-          await assert.rejects(suite.admin.get(Resources.Namespace, { name: doomed }), (err: unknown) => isNotFound(err), 'namespace still there');
-        },
-        'the namespace, both Services and their DaemonSets gone',
-        60_000,
-      );
-    } catch (err) {
-      // Never leave a namespace stuck Terminating for the next run.
-      const left = await suite.admin.list<Svc>(Resources.Service, { namespace: doomed }).catch(() => ({ items: [] as Svc[] }));
-      for (const s of left.items) await suite.admin.patch(Resources.Service, { namespace: doomed, name: s.metadata!.name! }, { metadata: { finalizers: null } }, { type: 'merge' }).catch(() => undefined);
-      await suite.admin.delete(Resources.Namespace, { name: doomed }).catch(() => undefined);
       failWithLogs(err);
     }
   });
