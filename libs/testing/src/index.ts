@@ -3,3 +3,4 @@ export * from './guards.ts';
 export * from './t2.ts';
 export * from './t2-apps.ts';
 export * from './property.ts';
+export * from './faults.ts';

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCase, Rng, type NetpolSnapshot } from '@portico/netpol';
+import { faultWrapperScript } from '@portico/testing';
 import { bundleAgent, runAgent, type ApplyOutcome } from './cluster.ts';
 import { checkPrerequisites, sh } from './topology.ts';
 
@@ -37,28 +38,6 @@ const FAULTS = Number(process.env['PORTICO_FAULTS'] ?? 20);
 const SEED = Number(process.env['PORTICO_FAULT_SEED'] ?? 20261207);
 
 const realPath = (tool: string): string => execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
-
-/** The wrapper script: counts restores; the one numbered `at` fails (see the file comment). */
-function wrapper(tool: string, real: string, dir: string): string {
-  const ipset = tool === 'ipset';
-  return `#!/bin/sh
-${ipset ? `[ "$1" = restore ] || exec ${real} "$@"\n` : ''}n=$(cat ${dir}/count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${dir}/count
-if [ "$n" = "$(cat ${dir}/at 2>/dev/null)" ]; then
-  cat > ${dir}/input
-  echo "${tool} $n" > ${dir}/hit
-${
-  ipset
-    ? `  total=$(wc -l < ${dir}/input); keep=$(( total * $(cat ${dir}/frac) / 100 ))
-  if [ "$keep" -gt 0 ]; then head -n "$keep" ${dir}/input | ${real} "$@" || exit 1; fi
-  echo "ipset v7.17: Error in line $((keep + 1)): injected fault" >&2
-  exit 1`
-    : `  echo "${tool}: line 2 failed (injected fault)" >&2
-  exit 1`
-}
-fi
-exec ${real} "$@"
-`;
-}
 
 describe(`netpol-agent apply under injected iptables-restore/ipset failures (${FAULTS} faults, seed ${SEED})`, () => {
   const netns = `npf-${process.pid}`;
@@ -72,7 +51,7 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
     bundle = await bundleAgent();
     mkdirSync(bin);
     for (const tool of ['iptables-restore', 'ip6tables-restore', 'ipset']) {
-      writeFileSync(join(bin, tool), wrapper(tool, realPath(tool), dir));
+      writeFileSync(join(bin, tool), faultWrapperScript(tool, realPath(tool), dir));
       chmodSync(join(bin, tool), 0o755);
     }
     sh(undefined, 'ip', ['netns', 'add', netns]);
