@@ -56,7 +56,9 @@ describe('kind cluster: CNI, kube-proxy, CoreDNS', () => {
       }),
     );
     const ip = json(['-n', NS, 'get', 'service', 'echo-b']).spec.clusterIP as string;
-    await until('the Service to answer', () => probeFrom(NS, a.name, 'tcp', `${ip}:80`) !== null, 60_000);
+    // wait for this Service's own answer: before kube-proxy has its rules, a packet to the ClusterIP
+    // leaves unrouted and something else on the path may answer (a 400 from the host was seen)
+    await until('the Service to answer', () => probeFrom(NS, a.name, 'tcp', `${ip}:80`, 'wait') === `echo-b ${a.ip} wait`, 60_000);
     assert.equal(probeFrom(NS, a.name, 'tcp', `${ip}:80`, 'svc'), `echo-b ${a.ip} svc`);
     assert.equal(probeFrom(NS, a.name, 'udp', `${ip}:81`, 'svc-udp'), `echo-b ${a.ip} svc-udp`);
     assert.equal(probeFrom(NS, a.name, 'tcp', `echo-b.${NS}.svc.cluster.local:80`, 'dns'), `echo-b ${a.ip} dns`);
