@@ -154,6 +154,8 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
         '--set-string', 'addonManager.helmController=true',
         '--set-file', `addonManager.manifests.e2e-addon\\.yaml=${manifest}`,
         '--set', 'netpolAgent.serviceCIDRs={10.96.0.0/16}',
+        // build-all tags with $PORTICO_IMAGE_REGISTRY (default ghcr.io): install exactly those.
+        ...(process.env.PORTICO_IMAGE_REGISTRY ? ['--set', `global.imageRegistry=${process.env.PORTICO_IMAGE_REGISTRY}`] : []),
         '--wait', '--timeout', '5m',
       ],
       { timeoutMs: 400_000 },
