@@ -100,6 +100,11 @@ function lbService(name: string, selector: Record<string, string>, local: boolea
   });
 }
 
+/** Whether kube-proxy's nat rules (iptables-save text) send `ip:port/proto` to a Service (KUBE-EXT/KUBE-FW). */
+function lbIPRule(nat: string, ip: string, proto: 'tcp' | 'udp', port: number): boolean {
+  return nat.split('\n').some((l) => l.startsWith(`-A KUBE-SERVICES -d ${ip}/32 -p ${proto} `) && l.includes(`--dport ${port} `) && /-j KUBE-(EXT|FW)-/.test(l));
+}
+
 function ingressIPs(name: string): string[] {
   const s = json(['-n', LB_NS, 'get', 'service', name]);
   return ((s.status.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip ?? '').filter(Boolean).sort();
@@ -232,11 +237,36 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
 
     test('externalTrafficPolicy: Local keeps the client source IP', async () => {
       const client = hostAddressOnKindNetwork();
-      await until('ingress of echo-local', () => ingressIPs('echo-local').includes(w1.ip) || undefined, 180_000, 2000);
+      // Only the node with a Ready endpoint (echo-a on w1) is listed.
+      const ingress = await until('ingress of echo-local', () => (ingressIPs('echo-local').length > 0 ? ingressIPs('echo-local') : undefined), 180_000, 2000);
+      assert.deepEqual(ingress, [w1.ip], 'a Local Service lists only the nodes with a Ready endpoint');
+      // The client address survives because the node's kube-proxy answers for the ingress IP itself
+      // (ipMode VIP) before the hostPort DNAT to the svclb pod; what reaches the svclb pod is
+      // masqueraded, as in K3s (docs/servicelb.md "Client source IP"). kube-proxy programs the
+      // ingress IP on its next sync after the status is written: wait for exactly that rule on w1,
+      // then the very first answer must carry the client's address.
+      await until(`kube-proxy on ${w1.name} to serve ${w1.ip}:9180/tcp and 9181/udp`, () => {
+        const nat = execIn(w1.name, 'iptables-save -t nat');
+        return lbIPRule(nat, w1.ip, 'tcp', 9180) && lbIPRule(nat, w1.ip, 'udp', 9181) ? true : undefined;
+      }, 60_000, 500);
       const tcp = await untilAsync(`TCP ${w1.ip}:9180 from the host`, () => tcpFromHost(w1.ip, 9180, 'local-tcp'), 60_000);
       assert.equal(tcp, `echo-a ${client} local-tcp`);
       const udp = await untilAsync(`UDP ${w1.ip}:9181 from the host`, () => udpFromHost(w1.ip, 9181, 'local-udp'), 30_000);
       assert.equal(udp, `echo-a ${client} local-udp`);
+    });
+
+    test('Local: a node without an endpoint still forwards through its svclb pod (masqueraded, as in K3s)', async () => {
+      // w2 runs a svclb pod of echo-local but is not in its ingress, so kube-proxy has no rule for
+      // w2's address: the packet takes the hostPort into the svclb pod, whose forwarder DNATs to
+      // w2's host IP and the nodePort and masquerades. The backend sees that pod's address.
+      const onW2 = await until(`a Ready svclb pod of echo-local on ${w2.name}`, () => {
+        const svclb = json<{ items: Json[] }>(['get', 'pods', '--all-namespaces', '-l', 'svccontroller.k3s.cattle.io/svcname=echo-local']);
+        const p = svclb.items.find((x) => x.spec.nodeName === w2.name && x.status.podIP && (x.status.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True'));
+        return p?.status.podIP as string | undefined;
+      }, 120_000, 1000);
+      assert.ok(!ingressIPs('echo-local').includes(w2.ip), `${w2.ip} is not in the ingress of echo-local`);
+      const tcp = await untilAsync(`TCP ${w2.ip}:9180 from the host`, () => tcpFromHost(w2.ip, 9180, 'via-svclb'), 60_000);
+      assert.equal(tcp, `echo-a ${onW2} via-svclb`);
     });
   });
 
@@ -308,9 +338,11 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
     kubectl(['delete', 'namespace', LB_NS, NP_NS, '--wait=true', '--timeout=180s']);
     kubectl(['-n', RELEASE_NS, 'delete', 'helmchart', HELMCHART, '--wait=true', '--timeout=180s']);
     run('helm', ['uninstall', RELEASE, '--namespace', RELEASE_NS, '--wait', '--timeout', '3m'], { timeoutMs: 240_000 });
-    kubectl(['apply', '-f', 'deploy/cleanup/netpol-cleanup.yaml']);
+    const registry = process.env.PORTICO_IMAGE_REGISTRY;
+    const cleanup = readFileSync('deploy/cleanup/netpol-cleanup.yaml', 'utf8').replaceAll('ghcr.io/portico/', registry ? `${registry}/portico/` : 'ghcr.io/portico/');
+    kubectl(['apply', '-f', '-'], cleanup);
     kubectl(['-n', 'kube-system', 'rollout', 'status', 'daemonset/portico-netpol-cleanup', '--timeout=180s']);
-    kubectl(['delete', '-f', 'deploy/cleanup/netpol-cleanup.yaml', '--wait=true']);
+    kubectl(['delete', '-f', '-', '--wait=true'], cleanup);
     // Helm never deletes crds/: Addon objects (one per manifest) stay until the CRDs go (step 3).
     const leftHelmCharts = [...spawnList('helmcharts.helm.cattle.io'), ...spawnList('helmchartconfigs.helm.cattle.io')];
     assert.deepEqual(leftHelmCharts, [], 'no HelmChart or HelmChartConfig objects after helm uninstall');
