@@ -3,10 +3,15 @@
 //  - type:adapter may import core and adapter libs; type:core only core libs; libs never import apps.
 //  - Only libs/kube imports @kubernetes/client-node.
 //  - Pure cores (type:core) may not do I/O nor read the clock, randomness or the environment.
+//  - libs/iptables is the one kernel layer: its main entry point is pure (type:core, so cores may import
+//    it); its I/O half is the entry point @portico/iptables/adapter (src/adapter/), which cores may not
+//    import and which is the only place in libs/iptables allowed to do I/O.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon'];
+const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon', 'libs/iptables'];
+/** Imports a pure core may not make: the I/O half of the kernel layer. */
+const adapterOnly = [{ group: ['@portico/iptables/adapter', '**/adapter/**', './adapter', './adapter/*'], message: 'The I/O half of libs/iptables is for apps and adapters; cores use @portico/iptables (docs/iptables.md).' }];
 const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];
 
 export default [
@@ -45,9 +50,9 @@ export default [
   },
   {
     files: coreLibs.map((d) => `${d}/src/**/*.ts`),
-    ignores: ['**/*.test.ts'],
+    ignores: ['**/*.test.ts', 'libs/iptables/src/adapter/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'Pure cores do no I/O (STYLE rule 1).' })) }],
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'Pure cores do no I/O (STYLE rule 1).' })), patterns: adapterOnly }],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Renderers take time as input (STYLE rule 2).' },

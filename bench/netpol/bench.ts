@@ -16,9 +16,9 @@
  */
 import { createLogger } from '@portico/service-kit';
 import type { Family, NetpolConfig } from '@portico/netpol';
-import { nodeRunner } from '@portico/iptables';
+import { nodeRunner } from '@portico/iptables/adapter';
 import { Kernel, resolveTools } from '../../apps/netpol-agent/src/kernel/kernel.ts';
-import { ShellRunner } from '../../apps/netpol-agent/src/kernel/shell-runner.ts';
+import { ShellRunner } from '@portico/iptables/adapter';
 import { planFamily } from '../../apps/netpol-agent/src/kernel/plan.ts';
 import { applyFamilyPlan } from '../../apps/netpol-agent/src/kernel/apply.ts';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';

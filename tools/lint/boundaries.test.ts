@@ -22,6 +22,12 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'libs/kube may import client-node', file: 'libs/kube/src/probe.ts', code: "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n" },
   { name: 'no argument spread of arrays in netpol/forwarder code', file: 'libs/netpol/src/probe.ts', code: 'export const a: number[] = [];\na.push(...[1, 2]);\n', rule: 'no-restricted-syntax' },
   { name: 'no argument spread into Math.max', file: 'apps/lb-forwarder/src/probe.ts', code: 'export const m = Math.max(...[1, 2]);\n', rule: 'no-restricted-syntax' },
+  { name: 'a core lib may import the pure kernel layer', file: 'libs/netpol/src/probe.ts', code: "import { renderRestore } from '@portico/iptables';\nexport const r = renderRestore;\n" },
+  { name: 'a core lib may not import the kernel adapter', file: 'libs/netpol/src/probe.ts', code: "import { nodeRunner } from '@portico/iptables/adapter';\nexport const r = nodeRunner;\n", rule: 'no-restricted-imports' },
+  { name: 'the pure kernel layer may not import its adapter half', file: 'libs/iptables/src/probe.ts', code: "import { nodeRunner } from './adapter/runner-node.ts';\nexport const r = nodeRunner;\n", rule: 'no-restricted-imports' },
+  { name: 'the pure kernel layer may not do I/O', file: 'libs/iptables/src/probe.ts', code: "import { spawn } from 'node:child_process';\nexport const s = spawn;\n", rule: 'no-restricted-imports' },
+  { name: 'the kernel adapter may do I/O', file: 'libs/iptables/src/adapter/probe.ts', code: "import { spawn } from 'node:child_process';\nexport const s = spawn;\n" },
+  { name: 'an app may import the kernel adapter', file: 'apps/lb-forwarder/src/probe.ts', code: "import { nodeRunner } from '@portico/iptables/adapter';\nexport const r = nodeRunner;\n" },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

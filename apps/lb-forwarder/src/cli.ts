@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { detectBackend, nodeRunner, type BackendMode, type Runner } from '@portico/iptables';
+import { type BackendMode, type Runner } from '@portico/iptables';
+import { detectBackend, nodeRunner } from '@portico/iptables/adapter';
 import { createLogger, ExitCode, formatIssue, logLevelFlag, type Command, type CommandContext, type LogLevel, type Program } from '@portico/service-kit';
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
 import { applyForwarding, familiesWithoutRanges, noRangeText, renderForwarder, selectFamilies } from './forwarder.ts';

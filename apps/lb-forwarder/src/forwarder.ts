@@ -1,5 +1,6 @@
 import type { IPFamily } from '@portico/ip-selection';
-import { iptablesRestore, iptablesSave, type BackendDecision, type RestoreTable, type Runner } from '@portico/iptables';
+import { type BackendDecision, type RestoreTable, type Runner } from '@portico/iptables';
+import { iptablesRestore, iptablesSave } from '@portico/iptables/adapter';
 import type { Logger } from '@portico/service-kit';
 import type { ForwarderConfig } from './config.ts';
 import { chainRules, destinationsOf, familiesOf, planRestore, planText, ruleCount } from './rules.ts';

@@ -2,9 +2,9 @@ import { createKubeClient } from '@portico/kube';
 import { createLogger, handleShutdown, runProgram, splitListenAddr } from '@portico/service-kit';
 import { createApp } from './app.ts';
 import { createProgram } from './cli.ts';
-import { nodeRunner } from '@portico/iptables';
+import { nodeRunner } from '@portico/iptables/adapter';
 import { Kernel, resolveTools } from './kernel/kernel.ts';
-import { ShellRunner } from './kernel/shell-runner.ts';
+import { ShellRunner } from '@portico/iptables/adapter';
 
 // Wiring only (STYLE rule 9): parse, build, start, wait for a signal.
 const VERSION = process.env['PORTICO_VERSION'] ?? '0.1.0';
@@ -14,7 +14,7 @@ const program = createProgram({
   startAgent: async (_ctx, config) => {
     const log = createLogger({ app: 'netpol-agent', level: config.logLevel });
     const runner = nodeRunner();
-    // Restores go through one shell started now, while the process is small (see shell-runner.ts).
+    // Restores go through one shell started now, while the process is small (ShellRunner, @portico/iptables/adapter).
     const writer = new ShellRunner({ fallback: runner });
     writer.start();
     const tools = await resolveTools(runner, config.iptablesBackend);

@@ -1,23 +1,17 @@
 /**
- * @portico/iptables: the iptables/ipset model, its text forms, hashed names, backend detection and
- * atomic apply.
+ * @portico/iptables: the one kernel layer of Portico, pure half (no I/O; core libs may import it).
  *
- * Pure parts (no I/O): model.ts ({@link Table}, {@link RestoreTable}, {@link Rule}), restore-text.ts
- * ({@link renderRestore}, {@link renderSave}), save-parse.ts ({@link parseSave}), ipset.ts
- * ({@link renderIpsetRestore}, {@link parseIpsetSave}), names.ts ({@link hashedName},
- * {@link positionedRuleId}, {@link tmpSetName}), backend.ts ({@link decideBackend}), runner.ts
- * (the {@link Runner} port and {@link RecordingRunner} fake), apply.ts (restore/save through a Runner).
+ * - model.ts: the iptables model ({@link Table}, {@link RestoreTable}, {@link Rule}); ipset.ts: the
+ *   ipset model ({@link IpsetSet}, {@link IpsetOp}).
+ * - Text forms, as the tools print them back: restore-text.ts ({@link renderRestore},
+ *   {@link renderSave}, {@link renderRuleWords}), ipset.ts ({@link renderIpsetRestore}).
+ * - Parsers: save-parse.ts ({@link parseSave}), ipset.ts ({@link parseIpsetSave}).
+ * - Names: names.ts ({@link hashedName}, {@link positionedRuleId}, {@link tmpSetName}).
+ * - backend.ts: {@link decideBackend}, nft or legacy as a pure function of observed facts.
+ * - runner.ts: the {@link Runner} port (and the {@link RecordingRunner} fake).
  *
- * I/O: runner-node.ts ({@link nodeRunner}: child_process, argv only, never a shell) and probe.ts
- * ({@link probeBackendFacts}, {@link detectBackend}).
- *
- * Typical use:
- * ```ts
- * const runner = nodeRunner();
- * const { decision } = await detectBackend(runner, { override });
- * if (!decision.ok) throw new Error(decision.reason);
- * await iptablesRestore(runner, decision.backend.commands.IPv4, [natBlock, filterBlock]); // one call
- * ```
+ * The I/O half (the real runners, probes, restore calls) is the separate entry point
+ * `@portico/iptables/adapter`. See docs/iptables.md.
  */
 export * from './model.ts';
 export * from './tokens.ts';
@@ -27,6 +21,3 @@ export * from './ipset.ts';
 export * from './names.ts';
 export * from './backend.ts';
 export * from './runner.ts';
-export * from './apply.ts';
-export * from './runner-node.ts';
-export * from './probe.ts';

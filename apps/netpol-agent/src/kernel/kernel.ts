@@ -1,5 +1,6 @@
 import type { Family } from '@portico/netpol';
-import { detectBackend, type Runner } from '@portico/iptables';
+import { type Runner } from '@portico/iptables';
+import { detectBackend } from '@portico/iptables/adapter';
 import { parseFilterTable, parseIpsetSave, type ObservedSet, type ObservedTable } from './observed.ts';
 import type { KernelFamily } from './plan.ts';
 
@@ -83,7 +84,7 @@ export class Kernel {
   /** Wait for the xtables lock this long (seconds; iptables-restore --wait). */
   readonly #waitSeconds: number;
 
-  /** Runs the restore commands (the agent's ShellRunner, see shell-runner.ts); reads always use `runner`. */
+  /** Runs the restore commands (the agent's ShellRunner from @portico/iptables/adapter); reads always use `runner`. */
   readonly #writer: Runner & { close?(): void };
 
   constructor(runner: Runner, tools: Tools, opts: { observer?: KernelObserver; waitSeconds?: number; writer?: Runner & { close?(): void } } = {}) {

@@ -4,14 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CommandError, detectBackend, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave } from '../../src/adapter/index.ts';
 import {
   commandsFor,
-  CommandError,
-  detectBackend,
-  ipsetRestore,
-  ipsetSave,
-  iptablesRestore,
-  iptablesSave,
   renderRuleWords,
   CANDIDATE_BINARIES,
   type BackendMode,

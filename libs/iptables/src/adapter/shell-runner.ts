@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { CommandResult, Runner, RunOptions } from '@portico/iptables';
+import type { CommandResult, Runner, RunOptions } from '../runner.ts';
 
 /**
  * A {@link Runner} for the agent's kernel writes that starts them from one long-lived `/bin/sh`

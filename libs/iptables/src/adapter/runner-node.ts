@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { CommandResult, Runner, RunOptions } from './runner.ts';
+import type { CommandResult, Runner, RunOptions } from '../runner.ts';
 
 export interface NodeRunnerOptions {
   /** Kill the command after this long (then code 124-like failure). @default 60000 */

@@ -1,9 +1,9 @@
-import type { FamilyCommands } from './backend.ts';
-import { parseIpsetSave, renderIpsetRestore, type IpsetOp, type IpsetSet } from './ipset.ts';
-import type { RestoreTable, Ruleset, TableName } from './model.ts';
-import { renderRestore } from './restore-text.ts';
-import type { CommandResult, Runner } from './runner.ts';
-import { parseSave } from './save-parse.ts';
+import type { FamilyCommands } from '../backend.ts';
+import { parseIpsetSave, renderIpsetRestore, type IpsetOp, type IpsetSet } from '../ipset.ts';
+import type { RestoreTable, Ruleset, TableName } from '../model.ts';
+import { renderRestore } from '../restore-text.ts';
+import type { CommandResult, Runner } from '../runner.ts';
+import { parseSave } from '../save-parse.ts';
 
 /**
  * Atomic apply and read-back through a {@link Runner} (this file does no I/O itself).

@@ -1,5 +1,5 @@
 /**
- * The ShellRunner (src/kernel/shell-runner.ts) against a real /bin/sh: exit codes, merged output,
+ * The ShellRunner (libs/iptables src/adapter/shell-runner.ts) against a real /bin/sh: exit codes, merged output,
  * here-document input taken literally (quotes, `$`, backticks, backslashes, a line that looks like an
  * end marker), a command that outlives its timeout, a missing command, the fallback for large inputs,
  * and that an idle shell never keeps the process alive. The netpol-agent data-plane test exercises it
@@ -9,8 +9,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RecordingRunner, nodeRunner } from '@portico/iptables';
-import { ShellRunner } from '../../src/kernel/shell-runner.ts';
+import { RecordingRunner } from '../../src/runner.ts';
+import { nodeRunner } from '../../src/adapter/runner-node.ts';
+import { ShellRunner } from '../../src/adapter/shell-runner.ts';
 
 describe('ShellRunner', () => {
   const need = spawnSync('/bin/sh', ['-c', 'command -v wc cat sleep printf'], { encoding: 'utf8' });
@@ -83,8 +84,8 @@ describe('ShellRunner', () => {
   });
 
   it('an idle shell does not keep the process alive', () => {
-    const script = `import { nodeRunner } from '@portico/iptables';
-import { ShellRunner } from ${JSON.stringify(fileURLToPath(new URL('../../src/kernel/shell-runner.ts', import.meta.url)))};
+    const script = `import { nodeRunner } from '@portico/iptables/adapter';
+import { ShellRunner } from ${JSON.stringify(fileURLToPath(new URL('../../src/adapter/shell-runner.ts', import.meta.url)))};
 const sr = new ShellRunner({ fallback: nodeRunner() });
 sr.start();
 const r = await sr.run('wc', ['-c'], { input: 'abc\\n' });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectBackend, defaultPathDirs, probeBackendFacts } from './probe.ts';
-import { CANDIDATE_BINARIES } from './backend.ts';
-import { failed, ok, RecordingRunner } from './runner.ts';
+import { CANDIDATE_BINARIES } from '../backend.ts';
+import { failed, ok, RecordingRunner } from '../runner.ts';
 
 const RULES = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n';
 

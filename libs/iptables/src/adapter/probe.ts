@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { CANDIDATE_BINARIES, commandsFor, countRules, decideBackend, hasKubeletHint, modeFromVersion, type BackendDecision, type BackendFacts, type BackendMode } from './backend.ts';
-import type { Runner } from './runner.ts';
+import { CANDIDATE_BINARIES, commandsFor, countRules, decideBackend, hasKubeletHint, modeFromVersion, type BackendDecision, type BackendFacts, type BackendMode } from '../backend.ts';
+import type { Runner } from '../runner.ts';
 
 /**
  * Gathers {@link BackendFacts} from the system (the I/O half of backend detection): which iptables
