@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netpol } from '@portico/labels';
 import { commentMatch } from './model.ts';
-import { hashedName, positionedRuleId, tmpSetName, withPositionedRuleId } from './names.ts';
+import { hashedName, positionedRuleId, tmpSetName, TMP_SET_PATTERN, withPositionedRuleId } from './names.ts';
 
 // Golden vectors from the netpol spec (§2.1 jump IDs, §2.6 table); the INPUT ID matches live
 // output quoted in k3s-io/k3s#7244.
@@ -23,10 +23,12 @@ for (const j of jumps) {
   });
 }
 
-test('tmpSetName for "hash:ip timeout 0" is TMP-PRBJ7ASFQM5DJR3Q', () => {
-  assert.equal(tmpSetName('hash:ip timeout 0'), 'TMP-PRBJ7ASFQM5DJR3Q');
-  assert.equal(tmpSetName('hash:ip timeout 0').length, 20);
-  assert.notEqual(tmpSetName('hash:net timeout 0'), tmpSetName('hash:ip timeout 0'));
+test('tmpSetName: one temporary set per set name (the names netpol-agent has always used), matching TMP_SET_PATTERN', () => {
+  assert.equal(tmpSetName('KUBE-DST-MDEC3MZ655UIVZJP'), 'TMP-VZNIDZFHMHD3YU7M');
+  assert.equal(tmpSetName('inet6:KUBE-SRC-XEJCS2MW7WUDQSPY'), 'TMP-BVU2U2R6VMNHQAOO');
+  assert.notEqual(tmpSetName('KUBE-DST-A'), tmpSetName('KUBE-DST-B'));
+  for (const n of [tmpSetName('KUBE-DST-A'), 'TMP-PRBJ7ASFQM5DJR3Q' /* kube-router's, for "hash:ip timeout 0" */]) assert.match(n, TMP_SET_PATTERN);
+  assert.doesNotMatch('TMP-short', TMP_SET_PATTERN);
 });
 
 test('hashedName reproduces the spec vectors (re-exported from @portico/labels)', () => {

@@ -9,8 +9,12 @@ import { base32, hashedName } from '@portico/labels';
  * - {@link positionedRuleId}: the ID kube-router appends to the comment of a rule that must sit at
  *   a fixed position, `base32(sha256(chain + join(args, "")))[:16]`, with `args` the rule arguments
  *   before the ID is appended.
- * - {@link tmpSetName}: the temporary set used to swap a set's contents,
- *   `"TMP-" + base32(sha1("tmp:" + options)[:10])` (10 bytes = exactly 16 base32 characters).
+ * - {@link tmpSetName}: THE temporary-set scheme of Portico: the set the planner fills and swaps in
+ *   when a set's content is replaced, `"TMP-" + base32(sha256("portico-tmp:" + setName))[:16]`. One
+ *   per set name, so one plan can swap many sets at once (kube-router names its temporary set after
+ *   the creation options, `TMP-` + sha1("tmp:" + options), one for every set of a type, because it
+ *   swaps sets one at a time; Portico does not use that name). Leftovers of either scheme match
+ *   {@link TMP_SET_PATTERN} and are destroyed by the planner.
  */
 export { hashedName };
 
@@ -32,7 +36,10 @@ export function withPositionedRuleId(chain: string, args: readonly string[]): { 
   return { args: out, id };
 }
 
-/** Temporary set name for the given creation options text, e.g. `tmpSetName('hash:ip timeout 0')`. */
-export function tmpSetName(options: string): string {
-  return 'TMP-' + base32(createHash('sha1').update('tmp:' + options, 'utf8').digest().subarray(0, 10));
+/** The temporary set used to replace the content of set `setName` (ipset names are at most 31 characters). */
+export function tmpSetName(setName: string): string {
+  return 'TMP-' + base32(createHash('sha256').update('portico-tmp:' + setName).digest()).slice(0, 16);
 }
+
+/** Any temporary set name (Portico's or kube-router's): `TMP-` and 16 base32 characters. */
+export const TMP_SET_PATTERN = /^TMP-[A-Z2-7]{16}$/;

@@ -22,14 +22,18 @@ for (const g of goldens) {
 }
 
 test('a rule comment goes after the header options, as iptables-save prints it', () => {
-  assert.equal(renderRuleWords({ comment: 'c', args: ['!', '-s', '10.0.0.0/8', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'ACCEPT'] }), '! -s 10.0.0.0/8 -p tcp -m comment --comment "c" -m tcp --dport 80 -j ACCEPT');
-  assert.equal(renderRuleWords({ comment: 'only', args: ['-j', 'RETURN'] }), '-m comment --comment "only" -j RETURN');
-  assert.equal(renderRuleWords({ comment: 'x', args: ['-f', '-d', '1.2.3.4/32', '-j', 'DROP'] }), '-f -d 1.2.3.4/32 -m comment --comment "x" -j DROP');
+  assert.equal(renderRuleWords({ comment: 'c', args: ['!', '-s', '10.0.0.0/8', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'ACCEPT'] }), '! -s 10.0.0.0/8 -p tcp -m comment --comment c -m tcp --dport 80 -j ACCEPT');
+  assert.equal(renderRuleWords({ comment: 'only', args: ['-j', 'RETURN'] }), '-m comment --comment only -j RETURN');
+  assert.equal(renderRuleWords({ comment: 'x', args: ['-f', '-d', '1.2.3.4/32', '-j', 'DROP'] }), '-f -d 1.2.3.4/32 -m comment --comment x -j DROP');
   assert.equal(headerLength(['-s']), 0, 'an option without its value is not a header');
 });
 
-test('quoting: comments and prefixes always quoted, other words only when needed', () => {
-  assert.equal(renderRuleWords({ comment: 'a "b" \\ c', args: ['-j', 'LOG', '--log-prefix', 'p'] }), '-m comment --comment "a \\"b\\" \\\\ c" -j LOG --log-prefix "p"');
+test('quoting: comments and prefixes as iptables-save 1.8.9 prints them (bare only for A-Z a-z 0-9 _ -), other words only when needed', () => {
+  assert.equal(renderRuleWords({ comment: 'a "b" \\ c', args: ['-j', 'LOG', '--log-prefix', 'p'] }), '-m comment --comment "a \\"b\\" \\\\ c" -j LOG --log-prefix p');
+  assert.equal(renderRuleWords({ comment: "it's", args: ['-j', 'NFLOG', '--nflog-prefix', 'a:b', '--nflog-group', '100'] }), '-m comment --comment "it\\\'s" -j NFLOG --nflog-prefix "a:b" --nflog-group 100');
+  assert.equal(renderRuleWords({ comment: 'a.b', args: ['-j', 'ACCEPT'] }), '-m comment --comment "a.b" -j ACCEPT');
+  assert.equal(renderRuleWords({ comment: 'a/b-c_d', args: ['-j', 'ACCEPT'] }), '-m comment --comment "a/b-c_d" -j ACCEPT');
+  assert.equal(renderRuleWords({ comment: '', args: ['-j', 'ACCEPT'] }), '-m comment --comment "" -j ACCEPT');
   assert.equal(renderRuleWords({ args: ['-m', 'string', '--algo', 'bm', '--string', 'GET /'] }), '-m string --algo bm --string "GET /"');
   assert.equal(renderRuleWords({ args: ['-m', 'foo', '--bar', 'has space', '--empty', ''] }), '-m foo --bar "has space" --empty ""');
 });
@@ -72,7 +76,7 @@ test('restoreTableOf + renderSave describe the same state', () => {
     ],
   };
   const save = renderSave([t]);
-  assert.equal(save, '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n-A INPUT -j MINE\n-A MINE -s 10.0.0.0/8 -m comment --comment "hi" -j ACCEPT\nCOMMIT\n');
+  assert.equal(save, '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n-A INPUT -j MINE\n-A MINE -s 10.0.0.0/8 -m comment --comment hi -j ACCEPT\nCOMMIT\n');
   assert.equal(renderRestore([restoreTableOf(t)]), save, 'a full restore of a state is its save text');
   assert.equal(ruleTarget(t.chains[0]!.rules[0]!), 'MINE');
   assert.equal(ruleTarget({ args: ['-s', '1.2.3.4'] }), undefined);

@@ -1,5 +1,5 @@
 import { chainNameProblem, isBuiltinChain, type Counters, type RestoreOp, type RestoreTable, type Rule, type Ruleset, type Table } from './model.ts';
-import { assertWordFits, quoteAlways, quoteIfNeeded } from './tokens.ts';
+import { assertWordFits, quoteIfNeeded, quoteSaveString } from './tokens.ts';
 
 /**
  * Rendering of the model to `iptables-restore` / `ip6tables-restore` input and to the
@@ -7,8 +7,8 @@ import { assertWordFits, quoteAlways, quoteIfNeeded } from './tokens.ts';
  * a line break inside an argument) throw a TypeError: they are bugs in the caller, not input.
  */
 
-/** Options whose value `iptables-save` always prints quoted (xtables_save_string). */
-const ALWAYS_QUOTED_VALUE_OF = new Set(['--comment', '--log-prefix', '--nflog-prefix', '--string', '--helper']);
+/** Options whose value `iptables-save` prints with xtables_save_string (see {@link quoteSaveString}). */
+const SAVE_STRING_VALUE_OF = new Set(['--comment', '--log-prefix', '--nflog-prefix', '--string', '--helper']);
 
 /** Header options `iptables-save` prints before any `-m` match, each followed by one value. */
 const HEADER_WITH_VALUE = new Set(['-s', '--source', '-d', '--destination', '-i', '--in-interface', '-o', '--out-interface', '-p', '--protocol']);
@@ -40,7 +40,7 @@ export function renderRuleWords(rule: Rule, where = 'rule'): string {
   return args
     .map((a, i) => {
       assertWordFits(a, where);
-      return ALWAYS_QUOTED_VALUE_OF.has(args[i - 1] ?? '') ? quoteAlways(a) : quoteIfNeeded(a);
+      return SAVE_STRING_VALUE_OF.has(args[i - 1] ?? '') ? quoteSaveString(a) : quoteIfNeeded(a);
     })
     .join(' ');
 }

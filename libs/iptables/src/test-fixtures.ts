@@ -61,7 +61,7 @@ export const natForwarder6: RestoreTable = {
 };
 
 const v4opts = setOptions({ timeout: 0 });
-const tmp = tmpSetName('hash:ip timeout 0');
+const tmp = tmpSetName('KUBE-DST-MDEC3MZ655UIVZJP');
 
 /** Sets for an empty namespace: kube-router style names, options, timeout 0, nomatch, comment. */
 export const ipsetFresh: IpsetOp[] = [
@@ -73,7 +73,7 @@ export const ipsetFresh: IpsetOp[] = [
   { kind: 'add', set: 'inet6:KUBE-DST-XEJCS2MW7WUDQSPY', member: memberOf('fd00:1::/32', { timeout: 0, nomatch: true, comment: 'except block' }) },
 ];
 
-/** Replaces the IPv4 set's members through a TMP set and swap, as kube-router does. */
+/** Replaces the IPv4 set's members through its TMP set and swap. */
 export const ipsetSwap: IpsetOp[] = [
   { kind: 'create', set: tmp, type: 'hash:ip', options: v4opts },
   { kind: 'flush', set: tmp },

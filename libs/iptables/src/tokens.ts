@@ -59,9 +59,19 @@ export function assertWordFits(word: string, where: string): void {
   if (/[\n\r\0]/.test(word)) throw new TypeError(`${where}: ${JSON.stringify(word)} contains a line break or NUL, which a restore input cannot carry`);
 }
 
-/** Always quotes (`"..."` with `"` and `\` escaped), as iptables-save does for comments. */
+/** Always quotes (`"..."` with `"`, `\` and `'` escaped by a backslash). */
 export function quoteAlways(word: string): string {
-  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return `"${word.replace(/[\\"']/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * A string option value (`--comment`, `--log-prefix`, `--nflog-prefix`) exactly as iptables-save
+ * prints it (xtables_save_string, iptables 1.8, nft and legacy): bare when it is non-empty and made
+ * of `A-Z a-z 0-9 _ -` only, else in double quotes with `"`, `\` and `'` escaped by a backslash.
+ * Checked against iptables-save 1.8.9: `abc`, `"a.b"`, `"x y"`, `"it\'s"`.
+ */
+export function quoteSaveString(word: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(word) ? word : quoteAlways(word);
 }
 
 /** Quotes a word only when it needs it (empty, blanks, quotes or backslashes). */

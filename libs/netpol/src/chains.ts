@@ -1,6 +1,7 @@
 import { Netpol } from '@portico/labels';
 import type { ResolvedConfig } from './config.ts';
-import { localPodsSetName, positionedRuleId } from './names.ts';
+import { positionedRuleId } from '@portico/iptables';
+import { localPodsSetName } from './names.ts';
 import type { Protocol } from './model.ts';
 import type { BuiltinRule, Chain, Family, Rule, RuleProtocol } from './types.ts';
 

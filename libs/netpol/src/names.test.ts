@@ -8,12 +8,11 @@ import {
   peerSetName,
   podChainName,
   policyChainName,
-  positionedRuleId,
   STABLE_POD_VERSION,
   stablePolicyVersion,
   targetSetName,
-  tmpSetName,
 } from './names.ts';
+import { positionedRuleId } from '@portico/iptables';
 
 describe('kube-router name formulas: every golden vector of spec 2.6', () => {
   it('policy chain ("nsA","simple-egress","1",IPv4) equals kube-router unit test value', () => {
@@ -45,9 +44,6 @@ describe('kube-router name formulas: every golden vector of spec 2.6', () => {
     assert.equal(id('INPUT', 'KUBE-ROUTER-INPUT'), '4IA2OSFRMVNDXBVV');
     assert.equal(id('FORWARD', 'KUBE-ROUTER-FORWARD'), 'TEMCG2JMHZYE7H7T');
     assert.equal(id('OUTPUT', 'KUBE-ROUTER-OUTPUT'), 'VEAAIY32XVBHCSCY');
-  });
-  it('temp set for options "hash:ip timeout 0"', () => {
-    assert.equal(tmpSetName('hash:ip timeout 0'), 'TMP-PRBJ7ASFQM5DJR3Q');
   });
   it('INPUT whitelist IDs equal those in live k3s iptables-save output (kube-router user docs)', () => {
     const nodePorts = (p: string): string[] => [

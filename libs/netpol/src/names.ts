@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { base32, hashedName, Netpol } from '@portico/labels';
+import { hashedName, Netpol } from '@portico/labels';
 import type { Family } from './types.ts';
 
 /**
@@ -98,23 +97,6 @@ export function namedPortSharedSetName(name: string, protocol: string, port: num
 /** The default-deny set of programmed local pods (`inet6:` prefixed for IPv6). */
 export function localPodsSetName(family: Family): string {
   return setPrefix(Netpol.localPodsSet, family);
-}
-
-/**
- * kube-router's positioned-rule ID: base32(sha256(chain + join(args, "")))[:16], where `args` are the
- * rule arguments before the ID is appended to the comment (spec 2.1).
- */
-export function positionedRuleId(chain: string, args: readonly string[]): string {
-  return hashedName('', chain + args.join(''));
-}
-
-/**
- * kube-router's temporary-set name for a set option string:
- * `TMP-` + base32(sha1("tmp:" + options)[:10 bytes])[:16]. Provided for the apply engine's swap restore.
- */
-export function tmpSetName(options: string): string {
-  const digest = createHash('sha1').update('tmp:' + options, 'utf8').digest();
-  return 'TMP-' + base32(digest.subarray(0, 10)).slice(0, 16);
 }
 
 /** True for chains Portico owns in the filter table (what `cleanup` removes, and what stale-GC considers). */

@@ -6,7 +6,7 @@ import { checkNetpolConfig, limitBurstProblem, limitRateProblem, parseNodePortRa
 import { canonicalIP, formatCIDR, parseCIDR, parseIP } from './ip.ts';
 import { compileSelector } from './model.ts';
 import { simulatePacket } from './simulate.ts';
-import { limitRateText, quoteArg, ruleArgs, ruleLine, toIpsetText } from './text.ts';
+import { limitRateText, ruleArgs, ruleLine, toIpsetText } from './text.ts';
 import type { FamilyState, IpSetEntry, Rule } from './types.ts';
 
 describe('ip', () => {
@@ -94,9 +94,11 @@ describe('rule text equals iptables-save output', () => {
     [{ comment: 'a "quoted" thing', target: { kind: 'ACCEPT' } }, true, '-A C -m comment --comment "a \\"quoted\\" thing" -j ACCEPT'],
   ];
   for (const [rule, v6, want] of table) it(want, () => assert.equal(ruleLine('C', rule, v6), want));
-  it('quoting and argument lists', () => {
-    assert.equal(quoteArg('plain'), 'plain');
-    assert.equal(quoteArg(''), '""');
+  it('quoting (iptables-save 1.8.9: a comment is bare only when made of letters, digits, _ and -) and argument lists', () => {
+    const comment = (c: string): string => ruleLine('C', { comment: c, target: { kind: 'ACCEPT' } }, false);
+    assert.equal(comment('plain_word-1'), '-A C -m comment --comment plain_word-1 -j ACCEPT');
+    assert.equal(comment('ns/name'), '-A C -m comment --comment "ns/name" -j ACCEPT');
+    assert.equal(comment("it's"), `-A C -m comment --comment "it\\'s" -j ACCEPT`);
     assert.deepEqual(ruleArgs({ protocol: 'udp', dport: { from: 53 }, target: { kind: 'ACCEPT' } }), ['-p', 'udp', '-m', 'udp', '--dport', '53', '-j', 'ACCEPT']);
   });
   it('ipset text', () => {

@@ -1,19 +1,16 @@
+import { memberOf, renderIpsetRestore, renderRestore, renderRuleWords, setOptions, type IpsetOp, type RestoreOp, type Rule as KernelRule } from '@portico/iptables';
 import { pushAll } from './arrays.ts';
 import type { Chain, DesiredState, FamilyState, IpSet, Rule, Target } from './types.ts';
 
 /**
- * Text forms of the rule model. {@link ruleArgs} prints a rule exactly as `iptables-save` (1.8,
- * legacy and nf_tables back ends) prints it back, checked against iptables-save/ip6tables-save 1.8.9:
- * header matches first (`-s`, `-d`, `-p`), host addresses with `/32` or `/128`, `-m tcp` before
- * `--dport`, `--limit 10/min`, `--set-xmark`, `--reject-with` spelled out, comments quoted only when
- * needed. The apply engine can therefore compare rendered lines with `iptables-save` lines as strings.
+ * Netpol's rules rendered into the kernel layer's model (@portico/iptables). {@link ruleArgs} lists a
+ * rule's arguments in the order `iptables-save` (1.8, legacy and nf_tables back ends) prints them,
+ * checked against iptables-save/ip6tables-save 1.8.9: header matches first (`-s`, `-d`, `-p`), host
+ * addresses with `/32` or `/128`, `-m tcp` before `--dport`, `--limit 10/min`, `--set-xmark`,
+ * `--reject-with` spelled out. Quoting and every text form (rule words, restore input, ipset input)
+ * are libs/iptables'; the apply engine can therefore compare rendered lines with `iptables-save`
+ * lines as strings.
  */
-
-/** Quotes an argument the way iptables-save does: only when it holds a space or a quote. */
-export function quoteArg(arg: string): string {
-  if (arg.length > 0 && !/[\s"'\\]/.test(arg)) return arg;
-  return '"' + arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
-}
 
 const hex = (n: number): string => '0x' + n.toString(16);
 
@@ -129,9 +126,19 @@ export function ruleArgs(rule: Rule, ipv6?: boolean): string[] {
   return a;
 }
 
+/** A rule in the kernel layer's model (its arguments; the comment stays where netpol puts it). */
+export function kernelRule(rule: Rule, ipv6?: boolean): KernelRule {
+  return { args: ruleArgs(rule, ipv6) };
+}
+
+/** A rule's arguments as iptables-save prints them after `-A <chain> `. */
+export function ruleWords(rule: Rule, ipv6?: boolean): string {
+  return renderRuleWords(kernelRule(rule, ipv6));
+}
+
 /** `-A <chain> <args>` with iptables-save quoting. */
 export function ruleLine(chain: string, rule: Rule, ipv6?: boolean): string {
-  return ['-A', chain, ...ruleArgs(rule, ipv6).map(quoteArg)].join(' ');
+  return `-A ${chain} ${ruleWords(rule, ipv6)}`;
 }
 
 /**
@@ -142,11 +149,9 @@ export function ruleLine(chain: string, rule: Rule, ipv6?: boolean): string {
  */
 export function toRestoreText(state: FamilyState): string {
   const v6 = state.family === 'IPv6';
-  const lines = ['*filter'];
-  for (const c of state.chains) lines.push(`:${c.name} - [0:0]`);
-  for (const c of state.chains) for (const r of c.rules) lines.push(ruleLine(c.name, r, v6));
-  lines.push('COMMIT', '');
-  return lines.join('\n');
+  const ops: RestoreOp[] = [];
+  for (const c of state.chains) for (const r of c.rules) ops.push({ kind: 'append', chain: c.name, rule: kernelRule(r, v6) });
+  return renderRestore([{ table: 'filter', chains: state.chains.map((c) => ({ name: c.name })), ops }]);
 }
 
 /** One chain as `-A` lines, for logs and tests. */
@@ -159,12 +164,12 @@ export function chainLines(chain: Chain, ipv6: boolean): string[] {
  * for goldens and `render` output. The apply engine uses its own swap-based script instead.
  */
 export function toIpsetText(sets: readonly IpSet[]): string {
-  const lines: string[] = [];
+  const ops: IpsetOp[] = [];
   for (const s of sets) {
-    lines.push(`create ${s.name} ${s.type} family ${s.family} timeout 0`);
-    for (const e of s.entries) lines.push(`add ${s.name} ${e.addr} timeout 0${e.nomatch ? ' nomatch' : ''}`);
+    ops.push({ kind: 'create', set: s.name, type: s.type, options: setOptions({ family: s.family, timeout: 0 }) });
+    for (const e of s.entries) ops.push({ kind: 'add', set: s.name, member: memberOf(e.addr, { timeout: 0, nomatch: e.nomatch === true }) });
   }
-  return lines.length ? lines.join('\n') + '\n' : '';
+  return renderIpsetRestore(ops);
 }
 
 /**
@@ -182,7 +187,7 @@ export function toDesiredText(state: DesiredState): string {
     out.push(toRestoreText(fam).trimEnd());
     out.push(`# ${fam.family} built-in chain rules`);
     for (const b of fam.builtinRules) {
-      const args = ruleArgs(b.rule, v6).map(quoteArg).join(' ');
+      const args = ruleWords(b.rule, v6);
       out.push(b.placement === 'first' ? `-I ${b.chain} 1 ${args}` : `# after the last rule containing KUBE:\n-A ${b.chain} ${args}`);
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { base32 } from '@portico/labels';
-import { isOwnedChain, isOwnedSet, pushAll, quoteArg, ruleArgs, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
+import { isOwnedChain, isOwnedSet, pushAll, ruleWords, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
 import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
 import { ruleKey } from './normalize.ts';
 import { EntryMap } from './entry-map.ts';
@@ -135,7 +135,7 @@ export function ruleText(rule: Rule, ipv6: boolean): string {
   const cache = ruleTextCache[ipv6 ? 1 : 0]!;
   let t = cache.get(rule);
   if (t === undefined) {
-    t = ruleArgs(rule, ipv6).map(quoteArg).join(' ');
+    t = ruleWords(rule, ipv6);
     cache.set(rule, t);
   }
   return t;

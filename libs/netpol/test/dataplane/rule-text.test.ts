@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Netpol } from '@portico/labels';
-import { generateCase, quoteArg, renderNetpol, ruleArgs, ruleLine, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
+import { generateCase, renderNetpol, ruleArgs, ruleLine, ruleWords, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
 
 /**
  * T1: the rendered text is what the kernel tools accept and print back. Each rendered state is loaded
@@ -60,7 +60,7 @@ function check(state: DesiredState, tag: string): void {
       assert.deepEqual(got, want, `${tag} ${fam.family} chain ${chain.name}`);
     }
     for (const b of fam.builtinRules) {
-      const line = `-A ${b.chain} ${ruleArgs(b.rule, v6).map(quoteArg).join(' ')}`;
+      const line = `-A ${b.chain} ${ruleWords(b.rule, v6)}`;
       assert.ok(lines.includes(line), `${tag} ${fam.family}: ${line} not in iptables-save output`);
     }
     for (const s of fam.ipsets) {
