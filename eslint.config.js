@@ -9,7 +9,7 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon', 'libs/iptables'];
+const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon', 'libs/iptables', 'libs/validation'];
 /** Imports a pure core may not make: the I/O half of the kernel layer. */
 const adapterOnly = [{ group: ['@portico/iptables/adapter', '**/adapter/**', './adapter', './adapter/*'], message: 'The I/O half of libs/iptables is for apps and adapters; cores use @portico/iptables (docs/iptables.md).' }];
 const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];

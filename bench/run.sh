@@ -2,14 +2,14 @@
 # Runs Portico's benchmarks (as root) and prints each one's markdown table; the tables are also
 # written to .cache/bench/<name>.md. docs/benchmarks.md records the figures and how they were taken.
 #
-# Usage: bench/run.sh [NAME...]   names: forwarder-memory servicelb-reconcile servicelb-ingress netpol
+# Usage: bench/run.sh [NAME...]   names: forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress netpol
 #   servicelb-ingress starts the T2 control plane (e2e/t2/up) and leaves it running.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
 out=.cache/bench
 mkdir -p "$out"
-all=(forwarder-memory servicelb-reconcile servicelb-ingress netpol)
+all=(forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress netpol)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 
@@ -17,6 +17,7 @@ run_one() {
   case $1 in
     forwarder-memory) node tools/build-app.mjs lb-forwarder && node --import tsx bench/lb-forwarder/memory.ts --seconds 10 ;;
     servicelb-reconcile) node --expose-gc --import tsx bench/servicelb/reconcile.ts ;;
+    servicelb-render) node tools/build-app.mjs servicelb-controller && node --import tsx bench/servicelb/render-scale.ts --format yaml && node --import tsx bench/servicelb/render-scale.ts --format json ;;
     servicelb-ingress)
       kubeconfig=$(e2e/t2/up | tail -n 1) || return 1
       KUBECONFIG=$kubeconfig node --import tsx bench/servicelb/ingress-latency.ts --services 60 ;;

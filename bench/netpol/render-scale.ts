@@ -6,10 +6,10 @@
  *
  *   node --import tsx bench/netpol/render-scale.ts [--pods 50000,100000,200000] [--policies 500]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveIntArg } from '../args.ts';
+import { mib, timedRun } from '../time.ts';
 import { node, ns, pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';
 
@@ -57,14 +57,8 @@ console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const pods of sizes) {
   const file = snapshotFile(pods);
   const out = join(dir, `netpol-${pods}.render`);
-  const r = spawnSync('/usr/bin/time', ['-v', 'sh', '-c', `exec "$0" "$@" > "${out}"`, process.execPath, MAIN, 'render', '--node', 'n1', '--families', 'IPv4,IPv6', '--default-deny', 'true', '--snapshot', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const stderr = r.stderr ?? '';
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(stderr)?.[1];
-  const exit = /Exit status: (\d+)/.exec(stderr)?.[1] ?? String(r.status);
-  const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
-  const secs = wall ? wall.split(':').reduce((a, x) => a * 60 + Number(x), 0) : NaN;
-  const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
-  console.log(`| ${pods.toLocaleString('en')} | ${mib(statSync(file).size)} | ${exit} | ${secs.toFixed(1)} s | ${cpu.toFixed(1)} s | ${rss ? mib(Number(rss) * 1024) : '?'} | ${mib(statSync(out).size)} |`);
-  if (exit !== '0') process.stderr.write(stderr.split('\n').filter((l) => !/^\t/.test(l)).slice(0, 20).join('\n') + '\n');
+  const t = timedRun([process.execPath, MAIN, 'render', '--node', 'n1', '--families', 'IPv4,IPv6', '--default-deny', 'true', '--snapshot', file], out);
+  const exit = t.exit;
+  console.log(`| ${pods.toLocaleString('en')} | ${mib(statSync(file).size)} | ${exit} | ${t.wallSeconds.toFixed(1)} s | ${t.cpuSeconds.toFixed(1)} s | ${mib(t.peakRssBytes)} | ${mib(statSync(out).size)} |`);
+  if (exit !== '0') process.stderr.write(t.stderr.split('\n').slice(0, 20).join('\n') + '\n');
 }

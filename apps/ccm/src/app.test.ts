@@ -96,6 +96,23 @@ describe('ccm app: node initialization on a FakeKube API server', () => {
   });
 });
 
+describe('ccm app: an invalid Node', () => {
+  it('is never written to; one Warning InvalidNode Event names field and value', async () => {
+    const fake = new FakeKube();
+    const bad = kNode('odd-1', { annotations: { 'k3s.io/internal-ip': '10.0.0.7' } });
+    fake.put({ ...bad, spec: { taints: [{ ...TAINT, effect: 'Sometimes' }] } } as KubeObject, kNode('ok-1', { annotations: { 'k3s.io/internal-ip': '10.0.0.8' } }));
+    const { app: a, nodeEvents } = app(fake, ['--leader-elect=false', '--disable', 'servicelb']);
+    await a.start();
+    await eventually(() => assert.equal(getNode(fake, 'ok-1')?.spec?.providerID, 'k3s://ok-1'), 'ok-1 initialized');
+    await eventually(() => assert.ok(nodeEvents.events.some((e) => e.object === 'undefined/odd-1' && e.reason === 'InvalidNode')), 'the InvalidNode Warning');
+    const ev = nodeEvents.events.filter((e) => e.reason === 'InvalidNode');
+    assert.equal(ev.length, 1);
+    assert.match(ev[0]!.message, /spec\.taints\[0\]\.effect: "Sometimes": must be one of NoSchedule, PreferNoSchedule, NoExecute; the Node is left unchanged/);
+    assert.equal(getNode(fake, 'odd-1')?.spec?.providerID, undefined);
+    assert.ok(!fake.requests.some((r) => (r.method === 'PUT' || r.method === 'PATCH') && r.path.includes('/nodes/odd-1')), 'no write to odd-1');
+  });
+});
+
 describe('ccm app: a node with no usable address', () => {
   it('is retried with exponential backoff (5 ms doubling), not in a hot loop, and warned about once', async () => {
     const fake = new FakeKube();

@@ -24,9 +24,20 @@ async function renderCcm(ctx: CommandContext): Promise<number> {
   if (lbOff && !isValidProgram(program)) problems.push(`invalid --program / PORTICO_PROGRAM: ${JSON.stringify(program)}: must be a DNS-1123 label`);
   return runRenderCommand(ctx, NAME, problems, (objects, values) => {
     const nodes = renderNodesText(objects, program);
+    const lb = core ? renderServiceLBPart(objects, core, values) : { documents: [], problems: [] };
+    // A Node problem is found by both parts: report it once.
+    const all = [...new Set([...nodes.problems, ...lb.problems])].sort();
+    if (all.length > 0) return { documents: [], problems: all };
     for (const w of nodes.warnings) ctx.io.stderr.write(`${NAME} render: ${w}\n`);
-    const lb = core ? renderServiceLBPart(objects, core, values) : '';
-    return nodes.text && lb ? `${nodes.text}---\n${lb}` : nodes.text + lb;
+    return {
+      documents: {
+        *[Symbol.iterator]() {
+          yield* nodes.documents;
+          yield* lb.documents;
+        },
+      },
+      problems: [],
+    };
   });
 }
 

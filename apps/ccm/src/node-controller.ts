@@ -13,6 +13,7 @@ import { defaultControllerRateLimiter, isConflict, ListWatch, Resources, realClo
 import { EventReason, programNames, type ProgramNames } from '@portico/labels';
 import type { Logger, Readiness } from '@portico/service-kit';
 import type { EventSink } from '@portico/servicelb-runtime';
+import { validateNode } from '@portico/servicelb';
 import { nodeOutcome, type NodeOutcome, type NodeState } from './instances.ts';
 import type { CcmMetrics } from './metrics.ts';
 import { NodeWriter, type KubeNode } from './node-writer.ts';
@@ -217,8 +218,21 @@ export class NodeController {
     const own = this.#written.get(name);
     const cached = own && own.rvs.includes(fromCache.metadata?.resourceVersion ?? '') ? own.latest : fromCache;
     if (own && cached === fromCache) this.#written.delete(name);
-    const outcome = nodeOutcome(cached, this.#names, REASONS);
     const log = this.#o.log.child({ node: name });
+    const invalid = validateNode(cached);
+    if (invalid.length > 0) {
+      // Never written from: what the Node has stays as it is (the API server would not store such a
+      // Node; this guards against a cache or a conversion handing over something else).
+      const message = `${invalid.map((p) => `${p.field}: ${JSON.stringify(p.value)}: ${p.message}`).join('; ')}; the Node is left unchanged`;
+      const warnKey = `${EventReason.InvalidNode}:${message}`;
+      if (warnKey !== (this.#warned.get(name) ?? '')) {
+        this.#warned.set(name, warnKey);
+        this.#o.events.event(cached, 'Warning', EventReason.InvalidNode, message);
+        log.warn({ event: 'invalidNode', problems: invalid }, 'invalid Node: left unchanged');
+      }
+      return false;
+    }
+    const outcome = nodeOutcome(cached, this.#names, REASONS);
     const warnings = outcome.events.filter((e) => e.when === 'now');
     const warnKey = warnings.map((e) => `${e.reason}:${e.message}`).join('\n');
     if (warnKey !== (this.#warned.get(name) ?? '')) {

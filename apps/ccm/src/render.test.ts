@@ -29,6 +29,28 @@ async function render(args: string[]): Promise<{ code: number; out: string; err:
 
 const FIXED = ['--now', '2026-03-01T12:00:00Z'];
 
+describe('ccm render: invalid Nodes', () => {
+  it('a Node whose taints are a map or whose addresses hold a number: exit 2, object, field and value named once, nothing on stdout', async () => {
+    const file = join(tmp, 'bad-nodes.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {taints: {key: x}}\n',
+        'apiVersion: v1\nkind: Node\nmetadata: {name: n2}\nstatus: {addresses: [{type: InternalIP, address: 7}]}\n',
+      ].join('---\n'),
+    );
+    for (const args of [[file], ['--disable', 'servicelb', file]]) {
+      const r = await render([...FIXED, ...args]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(r.out, '');
+      const lines = r.err.trim().split('\n');
+      assert.deepEqual(lines.slice(0, 2), ['ccm render: Node n1: spec.taints: "{\\"key\\":\\"x\\"}": must be a list, not a map', 'ccm render: Node n2: status.addresses[0].address: "7": must be a string']);
+      assert.equal(lines.length, 3, r.err);
+      assert.doesNotMatch(r.err, /TypeError|\bat \S+ \(/);
+    }
+  });
+});
+
 describe('ccm render', () => {
   it('prints the Node changes, then the hosted ServiceLB output; warnings on stderr (golden files)', async () => {
     const r = await render([...FIXED, fixture]);

@@ -6,15 +6,24 @@
 // line per Node and event. Same objects in any order → same bytes.
 
 import { EventReason, programNames } from '@portico/labels';
-import { snapshotFromObjects, toYamlStream } from '@portico/servicelb';
+import { objectProblemText, snapshotFromObjects, validateNode, yamlDocuments } from '@portico/servicelb';
+import { objectName } from '@portico/validation';
 import { nodeOutcome, type CcmNode } from './instances.ts';
 
 /** The Node documents and the warnings of `render` for `objects`. */
-export function renderNodes(objects: readonly unknown[], program: string): { readonly documents: unknown[]; readonly warnings: string[] } {
+export function renderNodes(objects: readonly unknown[], program: string): { readonly documents: unknown[]; readonly warnings: string[]; readonly problems: string[] } {
   const names = programNames(program);
-  const nodes = (snapshotFromObjects(objects).nodes as readonly CcmNode[]).slice().sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   const documents: unknown[] = [];
   const warnings: string[] = [];
+  const problems: string[] = [];
+  // Invalid Nodes (validated as the API server would) are reported and never written from.
+  const valid: CcmNode[] = [];
+  for (const node of snapshotFromObjects(objects).nodes) {
+    const found = validateNode(node);
+    if (found.length === 0) valid.push(node as CcmNode);
+    else for (const p of found) problems.push(objectProblemText({ kind: 'Node', ...objectName(node), ...p }));
+  }
+  const nodes = valid.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   for (const node of nodes) {
     const o = nodeOutcome(node, names, { invalid: EventReason.InvalidAnnotation, noAddress: EventReason.NoUsableAddress, synced: EventReason.Synced });
     for (const e of o.events) if (e.type === 'Warning') warnings.push(`node ${o.name}: ${e.type} ${e.reason}: ${e.message}`);
@@ -31,11 +40,11 @@ export function renderNodes(objects: readonly unknown[], program: string): { rea
       ...(o.addresses ? { status: { addresses: o.addresses } } : {}),
     });
   }
-  return { documents, warnings };
+  return { documents, warnings, problems: problems.sort() };
 }
 
-/** The Node part as a YAML stream. */
-export function renderNodesText(objects: readonly unknown[], program: string): { readonly text: string; readonly warnings: string[] } {
+/** The Node part as YAML documents (none when any Node is invalid: then `problems` says why). */
+export function renderNodesText(objects: readonly unknown[], program: string): { readonly documents: Iterable<string>; readonly warnings: string[]; readonly problems: string[] } {
   const r = renderNodes(objects, program);
-  return { text: toYamlStream(r.documents), warnings: r.warnings };
+  return { documents: r.problems.length > 0 ? [] : yamlDocuments(r.documents), warnings: r.warnings, problems: r.problems };
 }

@@ -122,6 +122,38 @@ describe('render: bad input exits 2 and names the problem', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.err, /not-k8s\.yaml: document 1: apiVersion is missing/);
   });
+
+  // Issue 15's cases: each Service would have become a DaemonSet the API server rejects (or a stack trace).
+  const SERVICE = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', uid: '35a5ccb3-4a82-40b7-8d83-cda9582e4251' }, spec: { type: 'LoadBalancer', clusterIP: '10.43.0.10', ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }] } };
+  const NODE = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } };
+  type Loose = { metadata: Record<string, unknown>; spec: Record<string, unknown> & { ports: Record<string, unknown>[] } };
+  const cases: [string, (s: Loose) => void, string][] = [
+    ['port as a string', (s) => (s.spec.ports[0]!['port'] = 'http'), 'Service default/web: spec.ports[0].port: "http": must be an integer between 1 and 65535, not a string'],
+    ['negative port', (s) => (s.spec.ports[0]!['port'] = -5), 'Service default/web: spec.ports[0].port: "-5": must be an integer between 1 and 65535'],
+    ['port 0', (s) => (s.spec.ports[0]!['port'] = 0), 'Service default/web: spec.ports[0].port: "0": must be an integer between 1 and 65535'],
+    ['port above 65535', (s) => (s.spec.ports[0]!['port'] = 65536), 'Service default/web: spec.ports[0].port: "65536": must be an integer between 1 and 65535'],
+    ['fractional port', (s) => (s.spec.ports[0]!['port'] = 1e20), 'Service default/web: spec.ports[0].port: "100000000000000000000": must be an integer between 1 and 65535'],
+    ['protocol ICMP', (s) => (s.spec.ports[0]!['protocol'] = 'ICMP'), 'Service default/web: spec.ports[0].protocol: "ICMP": must be one of TCP, UDP, SCTP'],
+    ['clusterIP 999.1.1.1', (s) => (s.spec['clusterIP'] = '999.1.1.1'), 'Service default/web: spec.clusterIP: "999.1.1.1": must be a valid IP address or None'],
+    ['two ports named alike', (s) => s.spec.ports.push({ name: 'http', protocol: 'TCP', port: 81 }), 'Service default/web: spec.ports[1].name: "http": duplicate port name (also spec.ports[0].name)'],
+    ['labels as a string', (s) => (s.metadata['labels'] = 'app=web'), 'Service default/web: metadata.labels: "app=web": must be a map, not a string'],
+    ['ports as a map', (s) => (s.spec['ports'] = { http: { port: 80 } } as never), 'Service default/web: spec.ports: "{\\"http\\":{\\"port\\":80}}": must be a list, not a map'],
+  ];
+  for (const [name, change, line] of cases) {
+    it(`an invalid Service (${name}): exit 2, one line naming object, field and value, nothing on stdout, no stack`, async () => {
+      const svc = structuredClone(SERVICE) as unknown as Loose;
+      change(svc);
+      const file = join(tmp, `bad-${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, `${stringify(NODE)}---\n${stringify(svc)}`);
+      const r = await render([file]);
+      assert.equal(r.code, 2, r.err);
+      assert.equal(r.out, '');
+      const lines = r.err.trim().split('\n');
+      assert.equal(lines[0], `servicelb-controller render: ${line}`);
+      assert.match(lines[lines.length - 1]!, /problems?; nothing rendered/);
+      assert.doesNotMatch(r.err, /\bat \S+ \(|TypeError|RangeError/);
+    });
+  }
 });
 
 describe('render as a process', () => {

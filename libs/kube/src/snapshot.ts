@@ -9,7 +9,7 @@
 // `ServiceList` (what the API returns; its items lack apiVersion/kind, which are filled in).
 
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { Composer, Parser } from 'yaml';
 import type { KubeObject } from './types.ts';
 
 /** One input text and the name used in error messages (a path, or `<stdin>`). */
@@ -55,7 +55,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
   const problems: string[] = [];
   const objects: KubeObject[] = [];
-  const seen = new Map<string, { origin: SnapshotOrigin; json: string }>(); // identity -> first occurrence
+  const seen = new Map<string, { origin: SnapshotOrigin; obj: Record<string, unknown> }>(); // identity -> first occurrence
 
   const addObject = (raw: unknown, origin: SnapshotOrigin, defaults?: { apiVersion?: string; kind?: string }): void => {
     if (!isPlainObject(raw)) {
@@ -85,13 +85,13 @@ export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
     }
     const m = meta as { name: string; namespace?: string };
     const identity = `${apiVersion}|${kind}|${m.namespace ?? ''}|${m.name}`;
-    const json = JSON.stringify(obj);
     const prev = seen.get(identity);
     if (prev) {
-      if (prev.json !== json) problems.push(`${where(origin)}: ${kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name} differs from the copy in ${where(prev.origin)}`);
+      // Compared as JSON only on a repeated identity: keeping every object's JSON would double the memory of a large snapshot.
+      if (JSON.stringify(prev.obj) !== JSON.stringify(obj)) problems.push(`${where(origin)}: ${kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name} differs from the copy in ${where(prev.origin)}`);
       return; // identical duplicates (the same object in two files) are kept once
     }
-    seen.set(identity, { origin, json });
+    seen.set(identity, { origin, obj });
     objects.push(obj as KubeObject);
   };
 
@@ -125,24 +125,23 @@ export function parseSnapshot(sources: readonly SnapshotSource[]): Snapshot {
         continue;
       }
     }
-    let docs;
+    // Documents are composed and converted one at a time, so only one document's tree is ever held
+    // (parseAllDocuments would keep every tree of a large stream until the end).
+    let i = 0;
     try {
-      docs = parseAllDocuments(src.text, { prettyErrors: false });
+      for (const doc of new Composer({ prettyErrors: false }).compose(new Parser().parse(src.text), true)) {
+        const origin: SnapshotOrigin = { source: src.name, document: ++i };
+        if (doc.errors.length > 0) {
+          problems.push(`${where(origin)}: invalid YAML/JSON: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}`);
+          continue;
+        }
+        const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+        if (value === null || value === undefined) continue; // empty document (`---` at the end, comments only)
+        addObject(value, origin);
+      }
     } catch (err) {
       problems.push(`${src.name}: cannot parse: ${err instanceof Error ? err.message : String(err)}`);
-      continue;
     }
-    const list = Array.isArray(docs) ? docs : [docs];
-    list.forEach((doc, i) => {
-      const origin: SnapshotOrigin = { source: src.name, document: i + 1 };
-      if (doc.errors.length > 0) {
-        problems.push(`${where(origin)}: invalid YAML/JSON: ${doc.errors.map((e) => e.message.split('\n')[0]).join('; ')}`);
-        return;
-      }
-      const value: unknown = doc.toJS({ maxAliasCount: 1000 });
-      if (value === null || value === undefined) return; // empty document (`---` at the end, comments only)
-      addObject(value, origin);
-    });
   }
   if (problems.length > 0) throw new SnapshotError(problems);
   const byKind: Record<string, KubeObject[]> = {};

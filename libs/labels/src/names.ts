@@ -181,6 +181,9 @@ export const EventReason = Object.freeze({
   NoEligibleNodes: 'NoEligibleNodes',
   /** An annotation or label value is invalid; the Service keeps its last good state. */
   InvalidAnnotation: 'InvalidAnnotation',
+  /** A Service (or Node) fails API validation; nothing is built from it, its last good state stays. */
+  InvalidService: 'InvalidService',
+  InvalidNode: 'InvalidNode',
 });
 
 /**

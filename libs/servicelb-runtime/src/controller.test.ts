@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createLogger } from '@portico/service-kit';
 import { after, describe, it } from 'node:test';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { Kube } from '@portico/labels';
@@ -250,6 +251,30 @@ describe('ServiceLBController: problems are reported, last good state kept', () 
     const fixed = getSvc(h)! as KubeObject;
     h.fake.put({ ...fixed, metadata: { ...fixed.metadata, annotations: { [names.tolerationsAnnotation]: '[{"key": "dedicated", "operator": "Exists"}]' } } });
     await eventually(() => assert.ok(getDs(h)!.spec?.template?.spec?.tolerations?.some((t) => t.key === 'dedicated')), 'the new toleration');
+  });
+
+  it('a Service that fails validation gets a Warning InvalidService Event and one log line; its DaemonSet keeps its last good state', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ app: 'test', level: 'warn', destination: { write: (l: string) => void lines.push(l) } as never });
+    const h = track(harness({ log }));
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), service('app', 'web'));
+    await h.start();
+    await eventually(() => assert.ok(getDs(h)), 'the DaemonSet');
+    await settled(h);
+    const before = getDs(h)!;
+    const svc = getSvc(h)! as KubeObject & { spec: { ports: object[] } };
+    h.fake.put({ ...svc, spec: { ...svc.spec, ports: [{ ...svc.spec.ports[0], port: 'http' }] } } as KubeObject);
+    await eventually(() => assert.equal(conditionOf(h)?.reason, 'InvalidService'), 'the InvalidService condition');
+    await settled(h);
+    const ev = h.events.events.filter((e) => e.reason === 'InvalidService');
+    assert.equal(ev.length, 1, 'one InvalidService event');
+    assert.equal(ev[0]!.type, 'Warning');
+    assert.match(ev[0]!.message, /spec\.ports\[0\]\.port: invalid value "http": must be an integer between 1 and 65535, not a string; the DaemonSet lb-system\/svclb-web-\w+ from the last valid version is kept/);
+    assert.equal(getDs(h)!.metadata?.resourceVersion, before.metadata?.resourceVersion, 'DaemonSet untouched');
+    assert.equal(h.controller.stateOf('app/web'), 'invalid');
+    const logged = lines.map((l) => JSON.parse(l) as { event?: string; msg?: string }).filter((l) => l.event === 'invalidService');
+    assert.equal(logged.length, 1, lines.join(''));
+    assert.match(logged[0]!.msg!, /spec\.ports\[0\]\.port/);
   });
 
   it('a hostPort taken on every eligible node gives a Warning Event and a False condition, not a silent Pending', async () => {

@@ -139,6 +139,7 @@ export class ServiceLBController {
   #queue: WorkQueue<string> | undefined;
   #index: { version: string; index: ServiceLBIndex } | undefined;
   readonly #states = new Map<string, ServiceState>(); // Service key -> state of its last reconcile
+  readonly #invalidLogged = new Map<string, string>(); // Service key -> the problems last logged
   readonly #counts = new Map<ServiceState, number>(); // state -> Services in it
   readonly #served = new Set<string>(); // keys of Services that want a load balancer
   readonly #local = new Set<string>(); // ... of those, with externalTrafficPolicy Local
@@ -515,9 +516,10 @@ export class ServiceLBController {
         log.info({ event: 'daemonSetDeleted', obj: { kind: 'DaemonSet', ns: lbNamespace, name: plan.name }, why: outcome.state }, 'deleted the svclb DaemonSet');
       }
     } else if (plan.action === 'keep') {
-      // The user is told by the InvalidAnnotation Event and condition (once per change), not by every reconcile.
+      // The user is told by the InvalidAnnotation / InvalidService Event and condition (once per change), not by every reconcile.
       log.debug({ event: 'daemonSetKept', obj: { kind: 'DaemonSet', ns: lbNamespace, name: plan.name }, problems: outcome.problems }, 'invalid Service configuration; keeping the last applied DaemonSet');
     }
+    this.#logInvalid(key, outcome, log);
 
     // 5: status.
     let patched = false;
@@ -554,6 +556,18 @@ export class ServiceLBController {
     for (const e of deletions.values()) emit(e);
 
     this.#recordState(key, svc, outcome);
+  }
+
+  /** One warning log line per Service whose problems changed (an invalid Service is reconciled on every resync). */
+  #logInvalid(key: string, outcome: ServiceOutcome, log: Logger): void {
+    const text = outcome.state === 'invalid' ? outcome.detail : '';
+    if ((this.#invalidLogged.get(key) ?? '') === text) return;
+    if (text === '') {
+      this.#invalidLogged.delete(key);
+      return;
+    }
+    this.#invalidLogged.set(key, text);
+    log.warn({ event: 'invalidService', problems: outcome.problems, daemonSet: outcome.daemonSet.action }, `invalid Service: ${text}`);
   }
 
   /** Keeps the per-state counts behind `portico_servicelb_services{state}`. */

@@ -7,7 +7,7 @@
 
 import { loadSnapshot, SnapshotError, type StdinSource } from '@portico/kube';
 import { ExitCode, type CommandContext, type FlagSpec, type FlagValues } from '@portico/service-kit';
-import { renderServiceLB, type ServiceLBConfig } from '@portico/servicelb';
+import { renderServiceLB, type RenderResult, type ServiceLBConfig } from '@portico/servicelb';
 import { coreConfigFrom, serviceLBCoreFlags } from './config.ts';
 
 /** Flags of `render` (the positional FILE... arguments are snapshot files too). */
@@ -23,8 +23,11 @@ export const renderFlags: readonly FlagSpec[] = [
   ...serviceLBCoreFlags,
 ];
 
-/** What a render command prints for the loaded objects (or the problems that stop it). */
-export type RenderProducer = (objects: readonly unknown[], values: FlagValues) => string;
+/**
+ * What a render command prints for the loaded objects: the text, or the problems (one line each,
+ * naming object, field and value) that stop it with exit 2 and nothing on stdout.
+ */
+export type RenderProducer = (objects: readonly unknown[], values: FlagValues) => RenderResult;
 
 /**
  * Runs a render command: validates `problems` (already found by the caller) plus the snapshot
@@ -49,7 +52,18 @@ export async function runRenderCommand(ctx: CommandContext, name: string, proble
     }
     throw err;
   }
-  io.stdout.write(produce(objects, values));
+  const result = produce(objects, values);
+  if (result.problems.length > 0) {
+    for (const p of result.problems) io.stderr.write(`${name} render: ${p}\n`);
+    io.stderr.write(`${name} render: ${result.problems.length === 1 ? '1 problem' : `${result.problems.length} problems`}; nothing rendered (an invalid object gets no DaemonSet; in a cluster its last valid one is kept)\n`);
+    return ExitCode.usage;
+  }
+  // Document by document: the whole output is never one string (50,000 Services make ~150 MB).
+  let first = true;
+  for (const doc of result.documents) {
+    io.stdout.write(first ? doc : `---\n${doc}`);
+    first = false;
+  }
   return ExitCode.ok;
 }
 
@@ -62,7 +76,7 @@ export function renderCoreConfig(values: FlagValues, problems: string[]): Servic
 }
 
 /** ServiceLB's render output for `objects` with `core` (the `now` flag fixes condition times). */
-export function renderServiceLBPart(objects: readonly unknown[], core: ServiceLBConfig, values: FlagValues): string {
+export function renderServiceLBPart(objects: readonly unknown[], core: ServiceLBConfig, values: FlagValues): RenderResult {
   return renderServiceLB(objects, core, { now: String(values['now']) });
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { programNames } from '@portico/labels';
-import { createLogger, parseFlags, Registry, runProgram, type FlagSpec, type FlagValues, type Program } from '@portico/service-kit';
+import { createLogger, parseFlags, Registry, runProgram, type FlagSpec, type FlagValues, type Logger, type Program } from '@portico/service-kit';
 import { serviceLBConfig, type ServiceLBConfig } from '@portico/servicelb';
 import { FIELD_MANAGER } from './config.ts';
 import { ServiceLBController, type EventSink } from './controller.ts';
@@ -151,7 +151,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export function harness(opts: { fake?: FakeKube; config?: Partial<ServiceLBConfig>; events?: RecordingEvents } = {}): Harness {
+export function harness(opts: { fake?: FakeKube; config?: Partial<ServiceLBConfig>; events?: RecordingEvents; log?: Logger } = {}): Harness {
   const fake = opts.fake ?? new FakeKube();
   const events = opts.events ?? new RecordingEvents();
   const registry = new Registry();
@@ -159,7 +159,7 @@ export function harness(opts: { fake?: FakeKube; config?: Partial<ServiceLBConfi
   const controller = new ServiceLBController({
     client: fake.client,
     core: config,
-    log: createLogger({ app: 'test', level: 'silent' }),
+    log: opts.log ?? createLogger({ app: 'test', level: 'silent' }),
     metrics: createControllerMetrics(registry),
     events,
     fieldManager: FIELD_MANAGER,

@@ -3,6 +3,7 @@
 // rule modules (daemonset.ts, ingress.ts, ...). Everything here is plain data: JSON-serialisable,
 // no classes, no Dates, so a controller can log it and a test can compare it.
 
+import type { ObjectProblem } from './validate.ts';
 import type { Condition, DaemonSet, EndpointSlice, LoadBalancerIngress, Node, Pod, Service } from './types.ts';
 
 /** What the core needs to know about its deployment. Parsed and validated once by the shell. */
@@ -185,4 +186,10 @@ export interface Reconciliation {
    * wants (their Service was deleted while nobody watched). Sorted. The shell deletes them.
    */
   readonly orphans: readonly string[];
+  /**
+   * Every object of the snapshot that fails validation (validate.ts), sorted: invalid Services are
+   * in `services` with state `invalid`; invalid Nodes, Pods, EndpointSlices and DaemonSets were left
+   * out. `render` exits 2 when this is not empty.
+   */
+  readonly problems: readonly ObjectProblem[];
 }

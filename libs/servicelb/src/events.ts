@@ -42,3 +42,8 @@ export function noEligibleNodesEvent(message: string): ServiceEvent {
 export function invalidAnnotationEvent(message: string): ServiceEvent {
   return { type: 'Warning', reason: EventReason.InvalidAnnotation, message, when: 'now' };
 }
+
+/** `Warning InvalidService <fields>` (Portico addition): the Service fails validation; its last valid DaemonSet is kept. */
+export function invalidServiceEvent(message: string): ServiceEvent {
+  return { type: 'Warning', reason: EventReason.InvalidService, message, when: 'now' };
+}

@@ -8,7 +8,7 @@ import { expectGolden, shuffled } from '@portico/testing';
 import type { ServiceLBConfig } from './api.ts';
 import { serviceLBConfig } from './config.ts';
 import { reconcile, snapshotFromObjects } from './reconcile.ts';
-import { renderOutcomes, renderServiceLB } from './render.ts';
+import { renderOutcomes, renderServiceLB, streamText } from './render.ts';
 
 // Golden scenarios: libs/servicelb/testdata/scenarios/<name>.yaml is a snapshot (multi-document,
 // v1 Lists allowed); <name>.golden is what `render` prints for it and <name>.outcomes.golden the
@@ -51,14 +51,14 @@ describe('golden scenarios', () => {
     describe(name, () => {
       const objects = load(join(dir, `${name}.yaml`));
       const config = serviceLBConfig(configs[name] ?? {});
-      const rendered = renderServiceLB(objects, config, { now: NOW });
+      const rendered = streamText(renderServiceLB(objects, config, { now: NOW }).documents);
 
       it('renders to its golden file', () => expectGolden(join(dir, `${name}.golden`), rendered));
       it('decides the outcomes in its golden file', () => {
         expectGolden(join(dir, `${name}.outcomes.golden`), renderOutcomes(reconcile(snapshotFromObjects(objects), config, NOW)));
       });
       it('renders the same bytes for any input order', () => {
-        for (const seed of [3, 17, 101]) assert.equal(renderServiceLB(shuffled(objects, seed), config, { now: NOW }), rendered, `seed ${seed}`);
+        for (const seed of [3, 17, 101]) assert.equal(streamText(renderServiceLB(shuffled(objects, seed), config, { now: NOW }).documents), rendered, `seed ${seed}`);
       });
     });
   }

@@ -87,9 +87,24 @@ export {
   statusEqual,
   type ConditionReasonValue,
 } from './status.ts';
-export { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, invalidAnnotationEvent, noEligibleNodesEvent } from './events.ts';
+export { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, invalidAnnotationEvent, invalidServiceEvent, noEligibleNodesEvent } from './events.ts';
 export { hasCleanupFinalizer, needsCleanup, needsDaemonSetUpdate, needsEndpointSlices, needsUpdate, wantsLoadBalancer } from './predicates.ts';
 
+// Validation of every object the core reads (never widen).
+export {
+  objectProblemText,
+  screenSnapshot,
+  serviceKey,
+  serviceStatusProblems,
+  validateDaemonSet,
+  validateEndpointSlice,
+  validateNode,
+  validatePod,
+  validateService,
+  type ObjectProblem,
+  type ScreenedSnapshot,
+} from './validate.ts';
+
 // render.
-export { RENDER_EPOCH, renderedObjects, renderOutcomes, renderServiceLB, toYamlDocument, toYamlStream, type RenderOptions } from './render.ts';
+export { RENDER_EPOCH, renderedObjects, renderOutcomes, renderServiceLB, streamText, toYamlDocument, toYamlStream, yamlDocuments, type RenderOptions, type RenderResult } from './render.ts';
 export { canonical } from './canonical.ts';

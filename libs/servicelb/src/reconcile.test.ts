@@ -6,7 +6,7 @@ import { isCanonical } from './canonical.ts';
 import { serviceLBConfig } from './config.ts';
 import { daemonSetName } from './names.ts';
 import { buildIndex, reconcile, reconcileKey, reconcileService } from './reconcile.ts';
-import { renderServiceLB, renderOutcomes } from './render.ts';
+import { renderServiceLB, renderOutcomes, streamText } from './render.ts';
 import { hostPortPod, names, node, slice, svc, svclbPod, UID } from './test-builders.ts';
 import type { Condition, DaemonSet, Node, Pod, Service } from './types.ts';
 
@@ -286,7 +286,7 @@ describe('reconcile: no eligible nodes (Portico fix for K3s §10.1 silent Pendin
   });
 
   it('different ports blocking different nodes are all named', () => {
-    const two = svc('web', { ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }, { port: 443, protocol: 'TCP', nodePort: 30443 }] });
+    const two = svc('web', { ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }, { name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }] });
     const o = one({ services: [two], nodes: nodes.slice(0, 2), pods: [hostPortPod('a', 'p80', 'n1', 80), hostPortPod('b', 'p443', 'n2', 443)] });
     assert.equal(condition(o).message, 'A hostPort this Service needs is taken on all 2 eligible nodes: hostPort 80/TCP on 1 node by a/p80; hostPort 443/TCP on 1 node by b/p443');
   });
@@ -477,8 +477,8 @@ describe('determinism', () => {
   it('render output is byte-identical for any order of the snapshot objects', () => {
     const s = busy();
     const all = [...s.services, ...s.nodes, ...s.pods, ...s.endpointSlices, ...s.daemonSets];
-    const want = renderServiceLB(all, config, { now: NOW });
-    for (let seed = 1; seed <= 10; seed++) assert.equal(renderServiceLB(shuffled(all, seed), config, { now: NOW }), want);
+    const want = streamText(renderServiceLB(all, config, { now: NOW }).documents);
+    for (let seed = 1; seed <= 10; seed++) assert.equal(streamText(renderServiceLB(shuffled(all, seed), config, { now: NOW }).documents), want);
   });
 
   it('every emitted DaemonSet and status has its keys in canonical order (no sorting copy is made)', () => {

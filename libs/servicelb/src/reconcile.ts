@@ -13,7 +13,7 @@ import type {
 } from './api.ts';
 import { canonical } from './canonical.ts';
 import { buildDaemonSet, requestsOnlyLocalTraffic } from './daemonset.ts';
-import { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, invalidAnnotationEvent, noEligibleNodesEvent } from './events.ts';
+import { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, invalidAnnotationEvent, invalidServiceEvent, noEligibleNodesEvent } from './events.ts';
 import { computeIngress, localReadyNodes } from './ingress.ts';
 import { daemonSetName } from './names.ts';
 import { isAllowListMode, isExcludedFromLoadBalancers, matchesNodeSelector } from './nodes.ts';
@@ -21,6 +21,8 @@ import { hasCleanupFinalizer } from './predicates.ts';
 import { ConditionReason, findReadyCondition, ingressEqual, readyCondition, statusEqual, type ConditionReasonValue } from './status.ts';
 import { DAEMONSET_AUTO_TOLERATIONS, formatTaint, untoleratedTaint } from './tolerations.ts';
 import type { DaemonSet, EndpointSlice, Node, Pod, Service, Toleration } from './types.ts';
+import { screenSnapshot, serviceKey as keyOfService, serviceStatusProblems, type ObjectProblem } from './validate.ts';
+import type { FieldProblem } from '@portico/validation';
 
 /** Who holds a hostPort on a node: a svclb DaemonSet (`ns/svclb-…`) or any other pod (`ns/pod`). */
 interface PortHolder {
@@ -69,6 +71,10 @@ export interface ServiceLBIndex {
   readonly eligibilityMemo: Map<string, Eligibility>;
   /** Memo of ingress addresses per (IP families, serving nodes); filled lazily. */
   readonly addressMemo: Map<string, readonly string[]>;
+  /** Services that fail validation (validate.ts), by key: reconciled as `invalid`, never built. */
+  readonly invalidServices: ReadonlyMap<string, readonly FieldProblem[]>;
+  /** Every invalid object of the snapshot (validate.ts), sorted; invalid Nodes, Pods, EndpointSlices and DaemonSets are left out of the index. */
+  readonly problems: readonly ObjectProblem[];
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
@@ -99,10 +105,12 @@ export function isServiceLBDaemonSet(ds: DaemonSet, config: ServiceLBConfig, nam
  * input lists does not matter. Objects of other namespaces than the LB namespace are ignored where
  * only that namespace counts (svclb pods, DaemonSets).
  */
-export function buildIndex(snapshot: ServiceLBSnapshot, config: ServiceLBConfig): ServiceLBIndex {
+export function buildIndex(input: ServiceLBSnapshot, config: ServiceLBConfig): ServiceLBIndex {
   const names = programNames(config.program);
+  const screened = screenSnapshot(input, names);
+  const snapshot = screened.snapshot;
   const servicesByKey = new Map<string, Service>();
-  for (const svc of snapshot.services) servicesByKey.set(keyOf(svc.metadata?.namespace, svc.metadata?.name), svc);
+  for (const svc of snapshot.services) servicesByKey.set(keyOfService(svc), svc);
 
   const nodes = [...snapshot.nodes].sort((a, b) => cmp(a.metadata?.name ?? '', b.metadata?.name ?? ''));
   const nodesByName = new Map<string, Node>();
@@ -141,7 +149,7 @@ export function buildIndex(snapshot: ServiceLBSnapshot, config: ServiceLBConfig)
   return {
     config,
     names,
-    allowList: isAllowListMode(nodes, names),
+    allowList: isAllowListMode(nodes, names) || screened.invalidNodeAllowListed,
     servicesByKey,
     nodes,
     nodesByName,
@@ -152,6 +160,8 @@ export function buildIndex(snapshot: ServiceLBSnapshot, config: ServiceLBConfig)
     existingByService,
     eligibilityMemo: new Map(),
     addressMemo: new Map(),
+    invalidServices: screened.invalidServices,
+    problems: screened.problems,
   };
 }
 
@@ -331,16 +341,21 @@ function outcome(
  */
 export function reconcileService(index: ServiceLBIndex, svc: Service, now: string): ServiceOutcome {
   const { config, names } = index;
-  const namespace = svc.metadata?.namespace ?? '';
-  const name = svc.metadata?.name ?? '';
+  const key = keyOfService(svc);
+  const slash = key.indexOf('/');
+  const namespace = key.slice(0, slash);
+  const name = key.slice(slash + 1);
   const id = { namespace, name };
-  const key = keyOf(namespace, name);
-  const wantedName = daemonSetName(name, svc.metadata?.uid ?? '');
+  const uid = svc.metadata?.uid;
+  const wantedName = daemonSetName(name, typeof uid === 'string' ? uid : '');
   const existing = index.existingByService.get(key) ?? [];
   const stale = existing.filter((n) => n !== wantedName);
   const currentExists = index.existingDaemonSets.has(wantedName);
   const deletePlan: DaemonSetPlan = currentExists ? { action: 'delete', name: wantedName } : { action: 'none' };
   const deleteEvents = (): ServiceEvent[] => (currentExists ? [deletedDaemonSetEvent(config.namespace, wantedName)] : []);
+
+  const invalid = index.invalidServices.get(key);
+  if (invalid) return invalidServiceOutcome(index, svc, id, wantedName, currentExists, invalid, now);
 
   if (svc.spec?.loadBalancerClass) {
     const detail = `spec.loadBalancerClass is ${JSON.stringify(svc.spec.loadBalancerClass)}: another controller implements this Service`;
@@ -435,6 +450,41 @@ export function reconcileService(index: ServiceLBIndex, svc: Service, now: strin
 }
 
 /**
+ * The verdict for a Service that fails validation (validate.ts): state `invalid`; no DaemonSet is
+ * built from it, the one of its last valid version (if any) is kept unchanged; nothing else (stale
+ * DaemonSets included) is touched. When the Service is a LoadBalancer Service ServiceLB serves and
+ * its status can be read, the status gets the condition `InvalidService` (its ingress unchanged) and
+ * a Warning `InvalidService` Event names every field, once per change; otherwise only the Event.
+ */
+function invalidServiceOutcome(
+  index: ServiceLBIndex,
+  svc: Service,
+  id: { namespace: string; name: string },
+  wantedName: string,
+  currentExists: boolean,
+  found: readonly FieldProblem[],
+  now: string,
+): ServiceOutcome {
+  const { config } = index;
+  const problems: Problem[] = found.map((p) => ({ field: p.field, value: p.value, reason: p.message }));
+  const plan: DaemonSetPlan = currentExists ? { action: 'keep', name: wantedName } : { action: 'none' };
+  const kept = currentExists ? `the DaemonSet ${config.namespace}/${wantedName} from the last valid version is kept` : 'no DaemonSet is created';
+  const message = `${problemText(problems)}; ${kept}`;
+  const spec: unknown = svc.spec;
+  const served = typeof spec === 'object' && spec !== null && svc.spec?.type === 'LoadBalancer' && !svc.spec.loadBalancerClass;
+  const statusReadable = serviceStatusProblems(svc.status).length === 0;
+  if (!served || !statusReadable) {
+    return outcome(id, 'invalid', message, plan, { action: 'none' }, [invalidServiceEvent(message)], problems, []);
+  }
+  const previousCondition = findReadyCondition(svc.status);
+  const condition = readyCondition(previousCondition, false, ConditionReason.InvalidService, message, now, typeof svc.metadata?.generation === 'number' ? svc.metadata.generation : undefined);
+  const ingress = svc.status?.loadBalancer?.ingress ?? [];
+  const desired: DesiredServiceStatus = { conditions: [condition], loadBalancer: ingress.length > 0 ? { ingress } : {} };
+  const changed = !previousCondition || previousCondition.reason !== condition.reason || previousCondition.message !== condition.message;
+  return outcome(id, 'invalid', message, plan, statusPlanFor(svc, desired), changed ? [invalidServiceEvent(message)] : [], problems, []);
+}
+
+/**
  * The verdict for a queue key `namespace/name`: {@link reconcileService} when the Service is in the
  * index; otherwise (the Service is gone) every ServiceLB DaemonSet still labelled for it is stale and
  * listed for deletion, with state `cleanup` (or `ignored` when nothing is left).
@@ -480,7 +530,7 @@ export function reconcile(snapshot: ServiceLBSnapshot, config: ServiceLBConfig, 
   }
   const daemonSets = [...wanted.keys()].sort(cmp).map((n) => wanted.get(n)!);
   const orphans = [...index.existingDaemonSets.keys()].filter((n) => !wanted.has(n)).sort(cmp);
-  return { services, daemonSets, orphans };
+  return { services, daemonSets, orphans, problems: index.problems };
 }
 
 /**

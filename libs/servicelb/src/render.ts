@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import type { Reconciliation, ServiceLBConfig } from './api.ts';
 import { canonical } from './canonical.ts';
 import { reconcile, snapshotFromObjects } from './reconcile.ts';
+import { objectProblemText } from './validate.ts';
 
 /** Options of {@link renderServiceLB}. */
 export interface RenderOptions {
@@ -27,7 +28,7 @@ export function toYamlDocument(obj: unknown): string {
 
 /** A multi-document YAML stream (`---` before every document but the first; empty string for none). */
 export function toYamlStream(objects: readonly unknown[]): string {
-  return objects.map(toYamlDocument).join('---\n');
+  return streamText(yamlDocuments(objects));
 }
 
 /**
@@ -48,12 +49,44 @@ export function renderedObjects(result: Reconciliation): unknown[] {
 }
 
 /**
- * `render --snapshot FILE...` in one call: takes the parsed snapshot objects (any kinds, v1 Lists
- * flattened, any order), reconciles them and prints the DaemonSets and Service statuses as one
- * multi-document YAML stream. Same objects in any order → same bytes.
+ * What {@link renderServiceLB} gives: the YAML documents, or (when any object is invalid) the
+ * problems and no document.
  */
-export function renderServiceLB(objects: readonly unknown[], config: ServiceLBConfig, options: RenderOptions = {}): string {
-  return toYamlStream(renderedObjects(reconcile(snapshotFromObjects(objects), config, options.now ?? RENDER_EPOCH)));
+export interface RenderResult {
+  /**
+   * The documents of the multi-document YAML stream (join them with `---\n`; {@link streamText}
+   * does). Each is made when iterated, so a caller that writes them one by one never holds the
+   * whole output. Empty when `problems` is not empty.
+   */
+  readonly documents: Iterable<string>;
+  /** One line per invalid field of an invalid object (`Service ns/name: spec.ports[0].port: ...`), sorted. */
+  readonly problems: readonly string[];
+}
+
+/** Documents made lazily from `objects`, each time the result is iterated. */
+export function yamlDocuments(objects: readonly unknown[]): Iterable<string> {
+  return {
+    *[Symbol.iterator]() {
+      for (const o of objects) yield toYamlDocument(o);
+    },
+  };
+}
+
+/** The documents as one multi-document YAML stream (what `render` prints). */
+export function streamText(documents: Iterable<string>): string {
+  return [...documents].join('---\n');
+}
+
+/**
+ * `render --snapshot FILE...` in one call: takes the parsed snapshot objects (any kinds, v1 Lists
+ * flattened, any order), reconciles them and gives the DaemonSets and Service statuses as the
+ * documents of one multi-document YAML stream. Same objects in any order → same bytes. When an
+ * object fails validation, nothing is rendered: the result holds one line per problem instead (exit 2).
+ */
+export function renderServiceLB(objects: readonly unknown[], config: ServiceLBConfig, options: RenderOptions = {}): RenderResult {
+  const result = reconcile(snapshotFromObjects(objects), config, options.now ?? RENDER_EPOCH);
+  if (result.problems.length > 0) return { documents: [], problems: result.problems.map(objectProblemText) };
+  return { documents: yamlDocuments(renderedObjects(result)), problems: [] };
 }
 
 /**

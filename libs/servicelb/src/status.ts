@@ -17,6 +17,8 @@ export const ConditionReason = Object.freeze({
   NoEligibleNodes: 'NoEligibleNodes',
   /** False: an annotation or field is invalid; the last applied DaemonSet is kept. */
   InvalidAnnotation: 'InvalidAnnotation',
+  /** False: the Service fails API validation (a port, protocol, IP, name...); the last applied DaemonSet is kept. */
+  InvalidService: 'InvalidService',
   /** False: some node can run the pods, but none is Ready yet. */
   PodsNotReady: 'PodsNotReady',
   /** False: `externalTrafficPolicy: Local` and no node with a Ready svclb pod has a Ready endpoint. */
