@@ -92,11 +92,12 @@ describe('helm template goldens', () => {
 describe('standalone manifests (deploy/manifests): each component without the chart', () => {
   // What `kubectl apply -f deploy/manifests/<app>.yaml` installs: the chart's defaults for that
   // component alone, in kube-system. Rewritten with UPDATE_GOLDEN=1 like every golden.
+  // Helm hooks (uninstall cleanup) are the chart's alone: `kubectl apply` would run them at once.
   const ONLY: Record<string, string[]> = {
-    'servicelb-controller': ['netpolAgent.enabled=false'],
-    'netpol-agent': ['servicelbController.enabled=false'],
-    ccm: ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'ccm.enabled=true'],
-    'addon-manager': ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'addonManager.enabled=true'],
+    'servicelb-controller': ['netpolAgent.enabled=false', 'uninstallCleanup.enabled=false'],
+    'netpol-agent': ['servicelbController.enabled=false', 'uninstallCleanup.enabled=false'],
+    ccm: ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'ccm.enabled=true', 'uninstallCleanup.enabled=false'],
+    'addon-manager': ['servicelbController.enabled=false', 'netpolAgent.enabled=false', 'addonManager.enabled=true', 'uninstallCleanup.enabled=false'],
   };
   for (const [app, set] of Object.entries(ONLY)) {
     it(`deploy/manifests/${app}.yaml is the chart's ${app} alone`, () => {
@@ -218,7 +219,7 @@ describe('the chart leaves controller-written fields alone (Helm 4 applies serve
 describe('pods run with least privilege', () => {
   it('controllers are non-root with a read-only root and no capabilities; netpol-agent adds only NET_ADMIN and NET_RAW', () => {
     const objects = render({ set: enableAll() });
-    const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet');
+    const workloads = objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'DaemonSet') && !isHook(o));
     assert.ok(workloads.length >= 2);
     for (const w of workloads) {
       const pod = (w['spec'] as { template: { spec: PodSpec } }).template.spec;
@@ -245,9 +246,134 @@ describe('pods run with least privilege', () => {
     assert.equal(c.image, `ghcr.io/portico/servicelb-controller:${pkg.version}`);
     assert.ok(c.args.includes(`--forwarder-image=ghcr.io/portico/lb-forwarder:${pkg.version}`), c.args.join(' '));
     const mirrored = render({ set: ['global.imageRegistry=mirror.example:5000'] });
-    const images = mirrored.flatMap((o) => (o.kind === 'Deployment' || o.kind === 'DaemonSet' ? (o['spec'] as { template: { spec: PodSpec } }).template.spec.containers.flatMap((x) => [x.image, ...x.args.filter((a) => a.startsWith('--forwarder-image='))]) : []));
+    const images = mirrored.flatMap((o) => (['Deployment', 'DaemonSet', 'Job'].includes(o.kind) ? podOf(o).containers.flatMap((x) => [x.image, ...(x.args ?? []).filter((a) => a.startsWith('--forwarder-image='))]) : []));
     assert.ok(images.length >= 3);
     for (const i of images) assert.match(i, /(^|=)mirror\.example:5000\/portico\//);
+  });
+});
+
+describe('uninstall hooks leave nothing behind (templates/uninstall-cleanup.yaml)', () => {
+  const all = ['ccm.enabled=true', 'addonManager.enabled=true'];
+  const hooksOf = (objects: readonly K8sObject[]): K8sObject[] => objects.filter(isHook);
+  const ann = (o: K8sObject): Record<string, string> => o.metadata['annotations'] as Record<string, string>;
+  /** `<app> <command> --help` of the app's source. */
+  function commandHelp(app: string, command: string): string {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'apps', app, 'src', 'main.ts'), command, '--help'], { encoding: 'utf8', cwd: REPO });
+    assert.equal(r.status, 0, `${app} ${command} --help: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  it('every component on: one pre-delete Job (addon-manager) and post-delete ServiceLB and netpol cleanup, in weight order', () => {
+    const hooks = hooksOf(render({ set: all }));
+    const jobs = hooks.filter((o) => o.kind === 'Job').map((o) => `${ann(o)['helm.sh/hook']}:${ann(o)['helm.sh/hook-weight']}:${o.metadata.name}`);
+    // netpol first: until its rules are gone, a node rejects new pods' traffic (default-deny of
+    // unprogrammed pods), so its Jobs use the host network and the ServiceLB Job comes after.
+    assert.deepEqual(jobs.sort(), [
+      'post-delete:0:portico-netpol-cleanup-agents-gone',
+      'post-delete:2:portico-netpol-cleanup-done',
+      'post-delete:3:portico-servicelb-cleanup',
+      'post-delete:4:portico-addon-manager-addons-cleanup',
+      'pre-delete:0:portico-addon-manager-cleanup',
+    ]);
+    const ds = hooks.filter((o) => o.kind === 'DaemonSet');
+    assert.deepEqual(ds.map((o) => `${ann(o)['helm.sh/hook']}:${ann(o)['helm.sh/hook-weight']}:${o.metadata.name}`), ['post-delete:1:portico-netpol-cleanup']);
+    const hostNet = hooks.filter((o) => (o.kind === 'Job' || o.kind === 'DaemonSet') && (podOf(o) as { hostNetwork?: boolean }).hostNetwork === true).map((o) => o.metadata.name);
+    assert.deepEqual(hostNet.sort(), ['portico-netpol-cleanup', 'portico-netpol-cleanup-agents-gone', 'portico-netpol-cleanup-done']);
+    for (const h of hooks) {
+      assert.equal(ann(h)['helm.sh/hook-delete-policy'], 'before-hook-creation,hook-succeeded', `${h.kind}/${h.metadata.name}`);
+      if (['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(h.kind)) assert.equal(ann(h)['helm.sh/hook-weight'], '-10', `${h.kind}/${h.metadata.name} comes before the Jobs`);
+    }
+    // Each Job runs as its own hook ServiceAccount, created in the same phase.
+    for (const j of hooks.filter((o) => o.kind === 'Job')) {
+      const sa = hooks.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === podOf(j).serviceAccountName);
+      assert.ok(sa, `${j.metadata.name}: ServiceAccount ${podOf(j).serviceAccountName} is a hook`);
+      assert.equal(ann(sa)['helm.sh/hook'], ann(j)['helm.sh/hook']);
+    }
+  });
+
+  it('hook containers are non-root without capabilities, except the per-node cleanup (NET_ADMIN, NET_RAW, no API token)', () => {
+    for (const h of hooksOf(render({ set: all })).filter((o) => o.kind === 'Job' || o.kind === 'DaemonSet')) {
+      const pod = podOf(h);
+      for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const sc = c.securityContext;
+        assert.equal(sc.readOnlyRootFilesystem, true, `${h.metadata.name}/${c.name}`);
+        assert.equal(sc.allowPrivilegeEscalation, false, `${h.metadata.name}/${c.name}`);
+        assert.deepEqual(sc.capabilities.drop, ['ALL']);
+        if (h.metadata.name === 'portico-netpol-cleanup' && c.name === 'cleanup') {
+          assert.deepEqual(sc.capabilities.add, ['NET_ADMIN', 'NET_RAW']);
+          assert.deepEqual(c.args, ['cleanup', '--iptables-backend=auto']);
+        } else {
+          assert.equal(sc.capabilities.add, undefined, `${h.metadata.name}/${c.name} adds capabilities`);
+          assert.ok(pod.securityContext.runAsNonRoot === true || sc.runAsNonRoot === true, `${h.metadata.name}/${c.name} runs as root`);
+        }
+      }
+      if (h.kind === 'DaemonSet') assert.equal(pod.automountServiceAccountToken, false);
+    }
+  });
+
+  it('hook commands and flags are those of the apps', () => {
+    let checked = 0;
+    for (const h of hooksOf(render({ set: all })).filter((o) => o.kind === 'Job' || o.kind === 'DaemonSet')) {
+      const pod = podOf(h);
+      for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        if (!c.args) continue;
+        const app = /portico\/([a-z-]+):/.exec(c.image)![1]!;
+        const help = commandHelp(app, c.args[0]!);
+        for (const a of c.args.slice(1)) {
+          const flag = a.replace(/=.*$/, '');
+          assert.ok(help.includes(`  ${flag} `) || help.includes(`  ${flag}\n`), `${app} ${c.args[0]} has no flag ${flag}`);
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked >= 12, `only ${checked} flags checked`);
+  });
+
+  it('hook RBAC: only the verbs each step needs, no wildcard, no Secrets; the Lease and DaemonSet rights by name where Kubernetes allows', () => {
+    const rules = (objects: readonly K8sObject[], sa: string): string[] =>
+      hooksOf(objects)
+        .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+        .filter((o) => o.metadata.name === sa || o.metadata.name.startsWith(`${sa}-`))
+        .flatMap((o) => (o['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[]).map((r) => `${o.kind === 'Role' ? o.metadata.namespace : '*'} ${r.apiGroups.join(',')}/${r.resources.join(',')}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}: ${r.verbs.join(',')}`))
+        .sort();
+    const objects = render({ set: all });
+    assert.deepEqual(rules(objects, 'portico-addon-manager-cleanup'), ['* helm.cattle.io/helmcharts,helmchartconfigs: list,delete']);
+    assert.deepEqual(rules(objects, 'portico-addon-manager-addons-cleanup'), ['kube-system k3s.cattle.io/addons: list,delete']);
+    assert.deepEqual(rules(objects, 'portico-servicelb-cleanup'), [
+      '* /services/status: patch',
+      '* /services: list,patch',
+      'kube-system apps/daemonsets: list,delete',
+      'kube-system coordination.k8s.io/leases: create',
+      'kube-system coordination.k8s.io/leases[portico-servicelb-controller]: get,update',
+    ]);
+    assert.deepEqual(rules(objects, 'portico-netpol-cleanup'), ['kube-system /pods: list', 'kube-system apps/daemonsets[portico-netpol-cleanup]: get']);
+    // Every Role is bound to its own hook ServiceAccount, under a name no other hook object takes.
+    const keys = hooksOf(objects).map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    assert.deepEqual(keys.filter((k, i) => keys.indexOf(k) !== i), [], 'no two hook objects share kind, namespace and name');
+    for (const rb of hooksOf(objects).filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      const ref = (rb['roleRef'] as { kind: string; name: string });
+      assert.ok(hooksOf(objects).some((o) => o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === rb.metadata.namespace), `${rb.kind}/${rb.metadata.name} binds a hook ${ref.kind}`);
+    }
+  });
+
+  it('a chart-owned LB namespace: no Role there (it is being deleted), and the cleanup leaves its DaemonSets to the namespace deletion', () => {
+    const objects = render({ set: ['serviceLB.namespace=portico-lb', 'serviceLB.createNamespace=true'] });
+    const hooks = hooksOf(objects);
+    assert.deepEqual(hooks.filter((o) => o.metadata.namespace === 'portico-lb').map((o) => `${o.kind}/${o.metadata.name}`), []);
+    const job = hooks.find((o) => o.kind === 'Job' && o.metadata.name === 'portico-servicelb-cleanup')!;
+    assert.ok(podOf(job).containers[0]!.args.includes('--delete-daemonsets=false'), podOf(job).containers[0]!.args.join(' '));
+    assert.ok(podOf(job).containers[0]!.args.includes('--lb-namespace=portico-lb'));
+  });
+
+  it('ServiceLB in the ccm is cleaned up the same way; no ServiceLB host, no ServiceLB hook', () => {
+    const inCcm = hooksOf(render({ set: ['servicelbController.enabled=false', 'ccm.enabled=true', 'ccm.serviceLB.enabled=true'] }));
+    assert.ok(inCcm.some((o) => o.kind === 'Job' && o.metadata.name === 'portico-servicelb-cleanup'));
+    const none = hooksOf(render({ set: ['servicelbController.enabled=false'] }));
+    assert.deepEqual(none.filter((o) => o.metadata.name.startsWith('portico-servicelb')).map((o) => o.kind), []);
+  });
+
+  it('uninstallCleanup.enabled=false renders no hook at all', () => {
+    assert.deepEqual(hooksOf(render({ set: [...all, 'uninstallCleanup.enabled=false'] })).map((o) => `${o.kind}/${o.metadata.name}`), []);
   });
 });
 
@@ -269,7 +395,7 @@ describe('the flags the chart passes are flags of the apps', () => {
   for (const v of variants) {
     it(v.name, () => {
       let checked = 0;
-      for (const w of render({ set: v.set }).filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
+      for (const w of render({ set: v.set }).filter((o) => (o.kind === 'Deployment' || o.kind === 'DaemonSet') && !isHook(o))) {
         const app = w.metadata.labels!['app.kubernetes.io/name']!;
         const c = (w['spec'] as { template: { spec: PodSpec } }).template.spec.containers[0]!;
         assert.equal(c.args[0], 'run', `${app}: the chart runs the run command`);
@@ -285,9 +411,27 @@ describe('the flags the chart passes are flags of the apps', () => {
   }
 });
 
+interface Container {
+  name: string;
+  image: string;
+  args: string[];
+  securityContext: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities: { drop?: string[]; add?: string[] } };
+}
+
 interface PodSpec {
   securityContext: { runAsNonRoot?: boolean };
-  containers: { name: string; image: string; args: string[]; securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities: { drop?: string[]; add?: string[] } } }[];
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  containers: Container[];
+  initContainers?: Container[];
+}
+
+function isHook(o: K8sObject): boolean {
+  return Boolean((o.metadata['annotations'] as Record<string, string> | undefined)?.['helm.sh/hook']);
+}
+
+function podOf(o: K8sObject): PodSpec {
+  return (o['spec'] as { template: { spec: PodSpec } }).template.spec;
 }
 
 /** --set pairs that enable every component whose RBAC file exists (ccm without ServiceLB). */

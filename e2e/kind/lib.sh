@@ -10,9 +10,11 @@ KIND_CLUSTER=${KIND_CLUSTER_NAME:-portico-e2e}
 KIND_STATE=$REPO/.cache/kind/$KIND_CLUSTER
 KUBECONFIG_PATH=$KIND_STATE/kubeconfig
 BIN=$REPO/.cache/bin
-# Fixed network layout (docs/e2e.md).
+# Fixed network layout (docs/e2e.md); the IPv6 ranges only with --ip-family dual (kind's defaults).
 POD_SUBNET=10.244.0.0/16
 SERVICE_SUBNET=10.96.0.0/16
+POD_SUBNET6=fd00:10:244::/56
+SERVICE_SUBNET6=fd00:10:96::/112
 
 kind_log() { printf 'kind-e2e: [%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 kind_die() { printf 'kind-e2e: error: %s\n' "$*" >&2; exit 1; }

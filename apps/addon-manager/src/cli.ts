@@ -1,8 +1,9 @@
-// The command-line interface of addon-manager: `run` (default) and `render`.
+// The command-line interface of addon-manager: `run` (default), `render` and `cleanup`.
 
 import { createKubeClient, KubeConfigError } from '@portico/kube';
 import { createLogger, createRegistry, ExitCode, formatIssue, handleShutdown, type CommandContext, type Program } from '@portico/service-kit';
 import { createApp } from './app.ts';
+import { cleanupCommand, cleanupFlags } from './cleanup.ts';
 import { renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
 import { runRender } from './render.ts';
 
@@ -13,6 +14,15 @@ metrics-server) into --manifests-dir, then, while holding the Lease, applies eve
 file there (subdirectories too) as one k3s.cattle.io/v1 Addon in kube-system, server-side, pruning
 objects that leave a file; and runs HelmCharts (helm.cattle.io/v1) through Jobs.
 Field manager of every write: portico-addon-manager. See docs/addon-manager.md.`;
+
+const CLEANUP_DETAILS = `For helm uninstall (the chart's hooks). --objects=charts (pre-delete, addon-manager still runs):
+deletes every HelmChart annotated helmcharts.cattle.io/managed-by=--controller-name and waits until
+each is gone (the running HelmChart loop runs its delete Job, helm uninstall), then every
+HelmChartConfig whose HelmChart is gone. --objects=addons (post-delete, addon-manager stopped: a
+running one writes them again): every Addon in kube-system that addon-manager wrote. HelmCharts of
+another controller (K3s's helm-controller) and their configs stay; so do the objects manifests
+deployed. Exit 0 done, 1 failed (HelmCharts not gone within --timeout, API error), 2 bad flags or
+kubeconfig.`;
 
 async function runManager(ctx: CommandContext): Promise<number> {
   const parsed = runConfigFrom(ctx.values, ctx.io.env);
@@ -57,6 +67,13 @@ export const program: Program = {
       args: '[FILE...]',
       flags: renderFlags,
       run: (ctx) => runRender(ctx, NAME),
+    },
+    {
+      name: 'cleanup',
+      summary: 'Delete the HelmCharts this instance manages (waiting for their uninstall Jobs) and their HelmChartConfigs, and/or its Addons',
+      details: CLEANUP_DETAILS,
+      flags: cleanupFlags,
+      run: cleanupCommand,
     },
   ],
 };

@@ -11,9 +11,11 @@ import { createSetLines, planFamily, type KernelFamily } from './kernel/plan.ts'
 import { applyFamilyPlan } from './kernel/apply.ts';
 import { Syncer, type SyncResult } from './sync.ts';
 import { nodeAddresses, toNetpolSnapshot } from './snapshot.ts';
+import { cleanupWaitCommand, cleanupWaitFlags } from './uninstall-wait.ts';
 
 /**
- * The command-line interface of netpol-agent: `run` (default), `render`, `apply`, `cleanup`.
+ * The command-line interface of netpol-agent: `run` (default), `render`, `apply`, `cleanup`,
+ * `cleanup-wait`.
  * Every command validates all of its input first and exits 2, one line per problem, before touching
  * the kernel or the API (STYLE rule 10).
  */
@@ -245,6 +247,15 @@ export function createProgram(deps: CliDeps = {}): Program {
         details: 'Idempotent. Owned: KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-* chains and the jumps to them; KUBE-SRC-*, KUBE-DST-*, kube-router-local-pods sets (inet6: too).',
         flags: cleanupFlags,
         run: (ctx) => cleanupCommand(ctx, deps),
+      },
+      {
+        name: 'cleanup-wait',
+        summary: 'Wait until no agent pod is left, or until a cleanup DaemonSet ran `cleanup` on every node (helm uninstall hooks)',
+        details:
+          'Used by the chart\'s post-delete hook Jobs around the DaemonSet whose init container runs `cleanup` on each node.\n' +
+          'Exit 0: done; 1: not done within --timeout (the message names what was seen last) or an API error; 2: bad flags or kubeconfig.',
+        flags: cleanupWaitFlags,
+        run: (ctx) => cleanupWaitCommand(ctx),
       },
     ],
   };

@@ -1,9 +1,9 @@
-// The command-line interface of servicelb-controller: `run` (default) and `render`.
+// The command-line interface of servicelb-controller: `run` (default), `render` and `cleanup`.
 
 import type { Program } from '@portico/service-kit';
-import { controllerRunCommand, renderServiceLBCommand } from '@portico/servicelb-runtime';
+import { cleanupCommand, cleanupFlags, controllerRunCommand, FIELD_MANAGER, renderServiceLBCommand } from '@portico/servicelb-runtime';
 import { createApp } from './app.ts';
-import { renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
+import { leaseNameFlag, renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
 
 const NAME = 'servicelb-controller';
 
@@ -11,6 +11,14 @@ const RUN_DETAILS = `Watches Services, Nodes, svclb Pods and DaemonSets (and End
 Service uses externalTrafficPolicy Local); keeps one svclb DaemonSet per LoadBalancer Service in
 --lb-namespace and writes status.loadBalancer.ingress. Only the Lease holder writes.
 Field manager of every write: portico-servicelb. See docs/servicelb.md ("Controller").`;
+
+const CLEANUP_DETAILS = `For helm uninstall (the chart's post-delete hook) or turning ServiceLB off. Waits for the
+ServiceLB Lease (a stopping controller releases it, a killed one lets it expire), so no controller
+writes meanwhile; then deletes the svclb DaemonSets (label svccontroller.<program>.cattle.io/svcname)
+in --lb-namespace, clears status.loadBalancer.ingress and the LoadBalancerReady condition of every
+Service that carries ServiceLB's finalizer (and no spec.loadBalancerClass), removes the finalizer,
+and releases the Lease. Idempotent. Exit 0 done, 1 failed (Lease not free within --timeout, API
+error), 2 bad flags or kubeconfig.`;
 
 /** The command-line interface of servicelb-controller. */
 export const program: Program = {
@@ -25,6 +33,13 @@ export const program: Program = {
       args: '[FILE...]',
       flags: renderFlags,
       run: (ctx) => renderServiceLBCommand(ctx, NAME),
+    },
+    {
+      name: 'cleanup',
+      summary: 'Delete every svclb DaemonSet and release every Service ServiceLB served (status, finalizer), holding the ServiceLB Lease',
+      details: CLEANUP_DETAILS,
+      flags: cleanupFlags(leaseNameFlag),
+      run: cleanupCommand({ name: NAME, version: VERSION, fieldManager: FIELD_MANAGER, leaseNameFlag }),
     },
   ],
 };

@@ -33,7 +33,7 @@ export const DEFAULT_LEASE_NAME = SERVICELB_LEASE_NAME;
 /** Default listen address of /healthz, /readyz and /metrics (no collision with kubelet/kube-proxy/KCM/CCM ports). */
 export const DEFAULT_METRICS_ADDR = ':10270';
 
-const leaseNameFlag: FlagSpec = {
+export const leaseNameFlag: FlagSpec = {
   name: 'lease-name',
   type: 'string',
   env: 'PORTICO_LEASE_NAME',

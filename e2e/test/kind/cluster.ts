@@ -137,6 +137,24 @@ export async function podIP(ns: string, name: string): Promise<string> {
   });
 }
 
+/** The pod's address of `family` once it is Ready (status.podIPs); fails when it has none of that family. */
+export async function podIPOf(ns: string, name: string, family: 'IPv4' | 'IPv6'): Promise<string> {
+  await podIP(ns, name);
+  const ips = ((json(['-n', ns, 'get', 'pod', name]).status.podIPs ?? []) as { ip: string }[]).map((x) => x.ip);
+  const ip = ips.find((x) => x.includes(':') === (family === 'IPv6'));
+  assert.ok(ip, `pod ${ns}/${name} has no ${family} address (podIPs: ${ips.join(', ')})`);
+  return ip;
+}
+
+/** Whether the cluster is dual-stack (e2e/kind/up --ip-family dual): every Node has an IPv6 podCIDR. */
+export function dualStack(): boolean {
+  const items = json<{ items: Json[] }>(['get', 'nodes']).items;
+  return items.length > 0 && items.every((n) => ((n.spec.podCIDRs ?? []) as string[]).some((c) => c.includes(':')));
+}
+
+/** host:port for a probe target, IPv6 in brackets. */
+export const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
 /** Probe from inside a pod: the reply line ("<host> <client ip> <msg>") or null when none came. */
 export function probeFrom(ns: string, pod: string, proto: 'tcp' | 'udp', target: string, msg = 'ping'): string | null {
   const r = spawnSync('kubectl', ['-n', ns, 'exec', pod, '--', 'echo-server', 'probe', '-timeout', '2s', proto, target, msg], {

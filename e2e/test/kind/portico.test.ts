@@ -1,7 +1,7 @@
 // T3: Portico deployed for real. The images from tools/images/build-all are loaded into the kind
 // cluster, deploy/helm/portico is `helm install`ed (ServiceLB controller, netpol-agent, ccm,
 // addon-manager with the HelmChart controller), and real traffic from the host checks issue 10
-// item 5; then the documented uninstall (docs/deploy.md) must leave nothing of Portico behind.
+// item 5; then a bare `helm uninstall` (its hooks) must leave nothing of Portico behind.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -19,7 +19,10 @@ import {
   kubectl,
   namespace,
   nodes,
+  dualStack,
+  hostPort,
   podIP,
+  podIPOf,
   probeFrom,
   requireCluster,
   run,
@@ -33,6 +36,7 @@ const RELEASE = 'portico';
 const RELEASE_NS = 'kube-system';
 const LB_NS = 'e2e-lb';
 const NP_NS = 'e2e-netpol';
+const NP6_NS = 'e2e-netpol6';
 const ADDON_CM = 'e2e-addon-manifest';
 const HELMCHART = 'e2e-inline';
 const CRDS = ['addons.k3s.cattle.io', 'helmcharts.helm.cattle.io', 'helmchartconfigs.helm.cattle.io'];
@@ -138,7 +142,7 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
   before(async () => {
     requireCluster();
     tmp = mkdtempSync(join(tmpdir(), 'portico-e2e-'));
-    for (const ns of [LB_NS, NP_NS]) deleteNamespace(ns);
+    for (const ns of [LB_NS, NP_NS, NP6_NS]) deleteNamespace(ns);
 
     // Images: exactly what tools/images/build-all built, loaded into every node.
     const refs = run('bash', ['tools/images/build-all'], { timeoutMs: 1_800_000 }).trim().split('\n').filter(Boolean);
@@ -158,7 +162,8 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
         '--set', 'addonManager.enabled=true',
         '--set-string', 'addonManager.helmController=true',
         '--set-file', `addonManager.manifests.e2e-addon\\.yaml=${manifest}`,
-        '--set', 'netpolAgent.serviceCIDRs={10.96.0.0/16}',
+        // e2e/kind/lib.sh's Service ranges (IPv6 too on a dual-stack cluster).
+        '--set', `netpolAgent.serviceCIDRs={${dualStack() ? '10.96.0.0/16,fd00:10:96::/112' : '10.96.0.0/16'}}`,
         // build-all tags with $PORTICO_IMAGE_REGISTRY (default ghcr.io): install exactly those.
         ...(process.env.PORTICO_IMAGE_REGISTRY ? ['--set', `global.imageRegistry=${process.env.PORTICO_IMAGE_REGISTRY}`] : []),
         '--wait', '--timeout', '5m',
@@ -197,9 +202,10 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
       },
       120_000,
     );
-    const dockerIP = run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', ext.name]).trim();
+    // kind's --node-ip: the container's IPv4 address, and its IPv6 one on a dual-stack cluster.
+    const dockerIPs = run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}{{end}}', ext.name]).trim().split(/\s+/);
     const internal = (node.status.addresses as { type: string; address: string }[]).filter((a) => a.type === 'InternalIP').map((a) => a.address);
-    assert.deepEqual(internal, [dockerIP], 'InternalIP = the kubelet --node-ip');
+    assert.deepEqual(internal, dualStack() ? dockerIPs : [dockerIPs[0]], 'InternalIP = the kubelet --node-ip');
     assert.match(node.spec.providerID, /^kind:\/\//, 'an existing providerID is kept');
     assert.equal(node.metadata.labels['node.kubernetes.io/instance-type'], 'k3s', 'instance-type label (docs/ccm.md)');
     const events = json(['-n', 'default', 'get', 'events', '--field-selector', `involvedObject.name=${ext.name},reason=Synced`]);
@@ -271,39 +277,15 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
   });
 
   test('a NetworkPolicy blocks, then allows, traffic between pods on different nodes', async () => {
-    const [w1, w2] = twoWorkers();
-    namespace(NP_NS);
-    apply(echoPodYaml(NP_NS, 'server', w1.name, { app: 'server' }));
-    apply(echoPodYaml(NP_NS, 'client', w2.name, { app: 'client' }));
-    apply(echoPodYaml(NP_NS, 'other', w2.name, { app: 'other' }));
-    const server = await podIP(NP_NS, 'server');
-    const clientIP = await podIP(NP_NS, 'client');
-    await podIP(NP_NS, 'other');
-    assert.equal(probeFrom(NP_NS, 'client', 'tcp', `${server}:8080`, 'before'), `server ${clientIP} before`);
+    await policyBlocksThenAllows(NP_NS, 'IPv4');
+  });
 
-    apply(JSON.stringify({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'deny-to-server', namespace: NP_NS },
-      spec: { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'] },
-    }));
-    await until('the deny policy to block client -> server', () => probeFrom(NP_NS, 'client', 'tcp', `${server}:8080`) === null, 60_000);
-    assert.equal(probeFrom(NP_NS, 'client', 'udp', `${server}:8080`), null, 'UDP blocked too');
-
-    apply(JSON.stringify({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'allow-client', namespace: NP_NS },
-      spec: {
-        podSelector: { matchLabels: { app: 'server' } },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
-      },
-    }));
-    const allowed = await until('the allow policy to let client -> server through', () => probeFrom(NP_NS, 'client', 'tcp', `${server}:8080`, 'after') ?? undefined, 60_000);
-    assert.equal(allowed, `server ${clientIP} after`);
-    assert.equal(probeFrom(NP_NS, 'other', 'tcp', `${server}:8080`), null, 'a pod the policy does not name stays blocked');
-    assert.equal(probeFrom(NP_NS, 'client', 'udp', `${server}:8080`), null, 'UDP, not in the allowed ports, stays blocked');
+  test('IPv6: a NetworkPolicy blocks, then allows, traffic between pods on different nodes (dual-stack cluster)', async (t) => {
+    if (!dualStack()) {
+      t.skip('the cluster is IPv4-only: PORTICO_KIND_IP_FAMILY=dual (e2e/kind/up --ip-family dual) runs this test');
+      return;
+    }
+    await policyBlocksThenAllows(NP6_NS, 'IPv6');
   });
 
   test('addon-manager deploys a manifest of its directory and runs an inline HelmChart as a Job', async () => {
@@ -330,31 +312,79 @@ describe('Portico on kind: helm install, real traffic, uninstall', () => {
     assert.equal(made.data.greeting, 'hello-from-e2e');
   });
 
-  test('the documented uninstall leaves no Portico chains, ipsets, DaemonSets or CRD objects on any node', async () => {
-    // docs/deploy.md "Uninstall": LoadBalancer Services and HelmCharts first (their controllers
-    // remove svclb DaemonSets and run the delete Job), then helm uninstall, then the node cleanup,
-    // then the CRDs (helm never deletes crds/).
-    kubectl(['-n', LB_NS, 'delete', 'services', '--all', '--wait=true', '--timeout=120s']);
-    kubectl(['delete', 'namespace', LB_NS, NP_NS, '--wait=true', '--timeout=180s']);
-    kubectl(['-n', RELEASE_NS, 'delete', 'helmchart', HELMCHART, '--wait=true', '--timeout=180s']);
-    run('helm', ['uninstall', RELEASE, '--namespace', RELEASE_NS, '--wait', '--timeout', '3m'], { timeoutMs: 240_000 });
-    const registry = process.env.PORTICO_IMAGE_REGISTRY;
-    const cleanup = readFileSync('deploy/cleanup/netpol-cleanup.yaml', 'utf8').replaceAll('ghcr.io/portico/', registry ? `${registry}/portico/` : 'ghcr.io/portico/');
-    kubectl(['apply', '-f', '-'], cleanup);
-    kubectl(['-n', 'kube-system', 'rollout', 'status', 'daemonset/portico-netpol-cleanup', '--timeout=180s']);
-    kubectl(['delete', '-f', '-', '--wait=true'], cleanup);
-    // Helm never deletes crds/: Addon objects (one per manifest) stay until the CRDs go (step 3).
-    const leftHelmCharts = [...spawnList('helmcharts.helm.cattle.io'), ...spawnList('helmchartconfigs.helm.cattle.io')];
-    assert.deepEqual(leftHelmCharts, [], 'no HelmChart or HelmChartConfig objects after helm uninstall');
-    kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=true', '--timeout=120s']);
+  test('a bare helm uninstall leaves no Portico chains, ipsets, DaemonSets, hooks or CRD objects on any node', async () => {
+    // Everything is still in use: LoadBalancer Services (Cluster and Local) with their svclb
+    // DaemonSets, NetworkPolicies with their chains and ipsets, a HelmChart with its release, an
+    // Addon. The chart's hooks (templates/uninstall-cleanup.yaml) must undo all of it.
+    const before = nodes().map((n) => porticoNodeLeftovers(n.name).length);
+    assert.ok(before.every((c) => c > 0), `netpol-agent programmed every node before the uninstall (${before.join(', ')} chains/sets)`);
+    assert.ok(json<{ items: Json[] }>(['get', 'daemonsets', '-A']).items.some((d) => /^svclb-/.test(d.metadata.name)), 'svclb DaemonSets exist before the uninstall');
+    assert.ok(spawnList('addons.k3s.cattle.io').length > 0, 'an Addon exists before the uninstall');
+    assert.ok(spawnList('helmcharts.helm.cattle.io').includes(`${RELEASE_NS}/${HELMCHART}`), 'the HelmChart exists before the uninstall');
+
+    const t0 = Date.now();
+    run('helm', ['uninstall', RELEASE, '--namespace', RELEASE_NS], { timeoutMs: 600_000 });
+    process.stdout.write(`# helm uninstall (with its hooks) took ${Math.round((Date.now() - t0) / 1000)} s\n`);
 
     const ds = json<{ items: Json[] }>(['get', 'daemonsets', '-A']).items.map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
     assert.deepEqual(ds.filter((n) => /svclb|portico/.test(n)), [], 'no svclb or Portico DaemonSets');
     for (const n of nodes()) assert.deepEqual(porticoNodeLeftovers(n.name), [], `no Portico chains or ipsets on ${n.name}`);
-    const crds = json<{ items: Json[] }>(['get', 'crds']).items.map((c) => c.metadata.name as string);
-    assert.deepEqual(crds.filter((c) => CRDS.includes(c)), [], 'the CRDs and with them every Addon, HelmChart and HelmChartConfig are gone');
+    assert.deepEqual([...spawnList('addons.k3s.cattle.io'), ...spawnList('helmcharts.helm.cattle.io'), ...spawnList('helmchartconfigs.helm.cattle.io')], [], 'no Addon, HelmChart or HelmChartConfig objects');
+    const chartCm = json<{ items: Json[] }>(['-n', 'default', 'get', 'configmaps', '--field-selector', 'metadata.name=e2e-helmchart-cm']).items;
+    assert.deepEqual(chartCm, [], "the HelmChart's release was uninstalled (its delete Job ran)");
+    // The hooks deleted themselves (hook-delete-policy) and nothing of the release is left.
+    const left = kubectl(['get', 'all,serviceaccounts,roles,rolebindings', '-A', '-l', 'app.kubernetes.io/part-of=portico', '-o', 'name']).trim();
+    assert.equal(left, '', 'no Portico object (workloads, hook Jobs, ServiceAccounts, Roles) left');
+    const clusterRbac = kubectl(['get', 'clusterroles,clusterrolebindings', '-o', 'name']).split('\n').filter((n) => /\/portico-/.test(n));
+    assert.deepEqual(clusterRbac, [], 'no Portico ClusterRoles or bindings left');
+    // Services ServiceLB served are released: no ingress, no finalizer; they delete at once.
+    for (const name of ['echo', 'echo-local']) {
+      const svc = json(['-n', LB_NS, 'get', 'service', name]);
+      assert.deepEqual(svc.metadata.finalizers ?? [], [], `${name}: ServiceLB's finalizer removed`);
+      assert.deepEqual(svc.status.loadBalancer?.ingress ?? [], [], `${name}: ingress cleared`);
+    }
+    kubectl(['delete', 'namespace', LB_NS, NP_NS, NP6_NS, '--ignore-not-found', '--wait=true', '--timeout=120s']);
+    // Helm never deletes crds/ (docs/deploy.md, "Uninstall"): they are empty, and deleting them is the user's call.
+    kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=true', '--timeout=120s']);
   });
 });
+
+/** Pods on two workers; a deny policy blocks client -> server over `family`, an allow policy lets only client's TCP through. */
+async function policyBlocksThenAllows(ns: string, family: 'IPv4' | 'IPv6'): Promise<void> {
+  const [w1, w2] = twoWorkers();
+  namespace(ns);
+  apply(echoPodYaml(ns, 'server', w1.name, { app: 'server' }));
+  apply(echoPodYaml(ns, 'client', w2.name, { app: 'client' }));
+  apply(echoPodYaml(ns, 'other', w2.name, { app: 'other' }));
+  const server = hostPort(await podIPOf(ns, 'server', family), 8080);
+  const clientIP = await podIPOf(ns, 'client', family);
+  await podIP(ns, 'other');
+  assert.equal(probeFrom(ns, 'client', 'tcp', server, 'before'), `server ${clientIP} before`, `${family}: client -> server before any policy`);
+
+  apply(JSON.stringify({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'deny-to-server', namespace: ns },
+    spec: { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'] },
+  }));
+  await until(`${family}: the deny policy to block client -> server`, () => probeFrom(ns, 'client', 'tcp', server) === null, 60_000);
+  assert.equal(probeFrom(ns, 'client', 'udp', server), null, `${family}: UDP blocked too`);
+
+  apply(JSON.stringify({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'allow-client', namespace: ns },
+    spec: {
+      podSelector: { matchLabels: { app: 'server' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+    },
+  }));
+  const allowed = await until(`${family}: the allow policy to let client -> server through`, () => probeFrom(ns, 'client', 'tcp', server, 'after') ?? undefined, 60_000);
+  assert.equal(allowed, `server ${clientIP} after`);
+  assert.equal(probeFrom(ns, 'other', 'tcp', server), null, `${family}: a pod the policy does not name stays blocked`);
+  assert.equal(probeFrom(ns, 'client', 'udp', server), null, `${family}: UDP, not in the allowed ports, stays blocked`);
+}
 
 /** Objects of a CRD in every namespace; [] also when the CRD itself is gone. */
 function spawnList(resource: string): string[] {

@@ -46,6 +46,8 @@ export const ApplySet = Object.freeze({
   id: 'applyset.kubernetes.io/id',
   partOf: 'applyset.kubernetes.io/part-of',
   tooling: 'applyset.kubernetes.io/tooling',
+  /** Value of `tooling` on the Addons addon-manager writes (how its cleanup tells them apart). */
+  porticoTooling: 'portico-addon-manager/v1',
   containsGroupKinds: 'applyset.kubernetes.io/contains-group-kinds',
 });
 

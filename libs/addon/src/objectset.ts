@@ -166,7 +166,7 @@ export function addonObject(opts: {
       labels: { [ApplySet.id]: applySetId(opts.name) },
       annotations: {
         [AddonApi.gvksAnnotation]: [...new Set(opts.gvks.map(gvkString))].join(';'),
-        [ApplySet.tooling]: 'portico-addon-manager/v1',
+        [ApplySet.tooling]: ApplySet.porticoTooling,
         [ApplySet.containsGroupKinds]: gks.join(','),
         'addon.portico.io/naming': opts.naming,
         'addon.portico.io/manifests-dir': opts.root,

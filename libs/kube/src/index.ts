@@ -28,3 +28,4 @@ export * from './metrics.ts';
 export * from './snapshot.ts';
 export * from './selectors.ts';
 export * from './fake-kube.ts';
+export * from './oneshot.ts';

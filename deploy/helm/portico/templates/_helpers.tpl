@@ -222,3 +222,95 @@ spec:
   ports:
     - { name: metrics, port: {{ .port }}, targetPort: metrics, protocol: TCP }
 {{- end -}}
+
+{{/*
+Annotations of an uninstall hook (templates/uninstall-cleanup.yaml). Call with (dict "phase" "post-delete" "weight" 0).
+*/}}
+{{- define "portico.hookAnnotations" -}}
+helm.sh/hook: {{ .phase }}
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end -}}
+
+{{/*
+ServiceAccount portico-<app> plus its rights, all as hooks of `phase` (weight -10, before the Jobs):
+a ClusterRole with `clusterRules` (if any) and, per entry of `roles` ({namespace, rules, suffix}), a
+Role portico-<app><suffix> in that namespace (suffixes keep two Roles apart when the namespaces are
+the same); each bound to the ServiceAccount.
+Call with (dict "ctx" $ "app" "servicelb-cleanup" "phase" "post-delete" "clusterRules" (list ...) "roles" (list ...)).
+*/}}
+{{- define "portico.hookRBAC" -}}
+{{- $ctx := .ctx }}
+{{- $name := printf "portico-%s" .app }}
+{{- $meta := dict "labels" (include "portico.componentLabels" (dict "ctx" $ctx "app" .app) | fromYaml) "annotations" (include "portico.hookAnnotations" (dict "phase" .phase "weight" -10) | fromYaml) }}
+{{- $subject := list (dict "kind" "ServiceAccount" "name" $name "namespace" $ctx.Release.Namespace) }}
+---
+{{ toYaml (dict "apiVersion" "v1" "kind" "ServiceAccount" "metadata" (merge (dict "name" $name "namespace" $ctx.Release.Namespace) $meta)) }}
+{{- with .clusterRules }}
+---
+{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRole" "metadata" (merge (dict "name" $name) $meta) "rules" .) }}
+---
+{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRoleBinding" "metadata" (merge (dict "name" $name) $meta) "roleRef" (dict "apiGroup" "rbac.authorization.k8s.io" "kind" "ClusterRole" "name" $name) "subjects" $subject) }}
+{{- end }}
+{{- range .roles }}
+{{- $role := printf "%s%s" $name (.suffix | default "") }}
+---
+{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "Role" "metadata" (merge (dict "name" $role "namespace" .namespace) $meta) "rules" .rules) }}
+---
+{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "RoleBinding" "metadata" (merge (dict "name" $role "namespace" .namespace) $meta) "roleRef" (dict "apiGroup" "rbac.authorization.k8s.io" "kind" "Role" "name" $role) "subjects" $subject) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A hook Job running one Portico command as ServiceAccount portico-<app> (non-root, read-only root, no
+capabilities; on control-plane nodes too). Call with (dict "ctx" $ "app" "servicelb-cleanup"
+"phase" "post-delete" "weight" 0 "image" .Values.x.image "args" (list ...) ["name" "portico-..."]
+["hostNetwork" true]).
+*/}}
+{{- define "portico.hookJob" }}
+{{- $ctx := .ctx }}
+{{- $c := $ctx.Values.uninstallCleanup }}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .name | default (printf "portico-%s" .app) }}
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- include "portico.componentLabels" (dict "ctx" $ctx "app" .app) | nindent 4 }}
+  annotations:
+    {{- include "portico.hookAnnotations" . | nindent 4 }}
+spec:
+  backoffLimit: 2
+  activeDeadlineSeconds: {{ add (int $c.timeoutSeconds) 120 }}
+  template:
+    metadata:
+      labels:
+        {{- include "portico.componentLabels" (dict "ctx" $ctx "app" .app) | nindent 8 }}
+    spec:
+      serviceAccountName: {{ printf "portico-%s" .app }}
+      restartPolicy: Never
+      {{- if .hostNetwork }}
+      hostNetwork: true
+      {{- end }}
+      {{- with include "portico.imagePullSecrets" $ctx | trim }}{{ . | nindent 6 }}{{ end }}
+      securityContext:
+        {{- include "portico.restrictedPodSecurity" . | nindent 8 }}
+      tolerations:
+        - { key: CriticalAddonsOnly, operator: Exists }
+        - { key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule }
+      containers:
+        - name: {{ .app }}
+          image: {{ include "portico.image" (dict "ctx" $ctx "image" .image) }}
+          imagePullPolicy: {{ .image.pullPolicy }}
+          args:
+            {{- range .args }}
+            - {{ . | quote }}
+            {{- end }}
+            - --log-level={{ $c.logLevel }}
+          env:
+            {{- include "portico.downwardEnv" . | nindent 12 }}
+          resources:
+            {{- toYaml $c.resources | nindent 12 }}
+          securityContext:
+            {{- include "portico.restrictedContainerSecurity" . | nindent 12 }}
+{{- end }}
