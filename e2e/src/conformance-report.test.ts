@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeXml, parseJUnit, renderMarkdown, selectRows, totals, type Meta } from './conformance-report.ts';
+import { decodeXml, parseJUnit, renderPage, renderRun, runSections, selectRows, totals, type Meta } from './conformance-report.ts';
 
 // The shape Ginkgo v2 writes for k8s.io/kubernetes test/e2e (--report-dir): every spec of the suite,
 // unfocused ones as skipped, suite nodes as their own cases.
@@ -65,15 +65,29 @@ test('selectRows reports a failed suite setup node and fails loudly when nothing
   assert.throws(() => selectRows(parseJUnit(JUNIT), 'NoSuchSpec', '', ''), /no spec of the report matches/);
 });
 
-test('renderMarkdown lists every spec with its result and the totals', () => {
+test('renderRun lists every spec with its result and the totals; renderPage keeps the other family\'s run', () => {
   const meta: Meta = {
     k8sVersion: 'v1.34.4', focus: '\\[sig-network\\] Netpol', skip: 'SCTP|sctp', skipReason: 'no SCTP here', procs: 3,
     wallSeconds: 300, nodes: 3, agentImage: 'ghcr.io/portico/netpol-agent:0.1.0', machine: 'kind (2 vCPU)', date: '2026-12-07T17:00:00Z',
   };
-  const md = renderMarkdown(meta, selectRows(parseJUnit(JUNIT), meta.focus, meta.skip, meta.skipReason));
-  assert.match(md, /\*\*Result: 1 passed, 1 failed, 1 skipped\*\*/);
-  assert.match(md, /\| Skip \| `SCTP\\\|sctp`: no SCTP here \|/);
-  assert.match(md, /\| 2 \| \[sig-network\] Netpol .*'default-deny-ingress' policy \[Feature:NetworkPolicy\] \| passed \| 19\.8 \|/);
-  assert.match(md, /should enforce policy based on Ports .* \| failed \(failed: Had 2 wrong results/);
-  assert.match(md, /Totals: 1 passed, 1 failed, 1 skipped, 3 in all\./);
+  const rows = selectRows(parseJUnit(JUNIT), meta.focus, meta.skip, meta.skipReason);
+  const v4 = renderRun('ipv4', meta, rows);
+  assert.match(v4, /^<!-- run:ipv4 -->\n## IPv4 cluster/);
+  assert.match(v4, /\*\*Result: 1 passed, 1 failed, 1 skipped\*\*/);
+  assert.match(v4, /\| Skip \| `SCTP\\\|sctp`: no SCTP here \|/);
+  assert.match(v4, /\| 2 \| \[sig-network\] Netpol .*'default-deny-ingress' policy \[Feature:NetworkPolicy\] \| passed \| 19\.8 \|/);
+  assert.match(v4, /should enforce policy based on Ports .* \| failed \(failed: Had 2 wrong results/);
+  assert.match(v4, /Totals: 1 passed, 1 failed, 1 skipped, 3 in all\.\n<!-- \/run:ipv4 -->$/);
+
+  const page1 = renderPage(undefined, 'ipv4', v4, rows);
+  assert.deepEqual([...runSections(page1).keys()], ['ipv4']);
+  const passing = selectRows(parseJUnit(JUNIT.replace('status="failed" time="40.1"', 'status="passed" time="40.1"')), meta.focus, meta.skip, meta.skipReason);
+  const dual = renderRun('dual', meta, passing);
+  assert.match(dual, /fd00:10:96::\/112/);
+  const page2 = renderPage(page1, 'dual', dual, passing);
+  assert.deepEqual([...runSections(page2).keys()], ['ipv4', 'dual'], 'both runs, IPv4 first');
+  assert.equal(runSections(page2).get('ipv4'), v4, 'the IPv4 run is kept byte for byte');
+  assert.match(page2, /- IPv4 cluster: 1 passed, 1 failed, 1 skipped\n- Dual-stack cluster: 2 passed, 0 failed, 1 skipped/);
+  const page3 = renderPage(page2, 'dual', dual, passing);
+  assert.equal(page3, page2, 're-rendering the same run changes nothing');
 });
