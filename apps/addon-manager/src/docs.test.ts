@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AddonReason, HelmReason } from '@portico/addon';
+import { cleanupFlags } from './cleanup.ts';
 import { renderFlags, runFlags } from './config.ts';
 import { MetricNames } from './metrics.ts';
 
@@ -12,11 +13,11 @@ const doc = readFileSync(new URL('../../../docs/addon-manager.md', import.meta.u
 
 describe('docs/addon-manager.md', () => {
   it('documents every flag with its environment variable, and no flag that does not exist', () => {
-    for (const f of [...runFlags, ...renderFlags]) {
+    for (const f of [...runFlags, ...renderFlags, ...cleanupFlags]) {
       assert.ok(doc.includes(`\`--${f.name}\``), `--${f.name} is not documented`);
       if (f.env) assert.ok(doc.includes(`\`${f.env}\``), `${f.env} is not documented`);
     }
-    const known = new Set([...runFlags, ...renderFlags].map((f) => f.name));
+    const known = new Set([...runFlags, ...renderFlags, ...cleanupFlags].map((f) => f.name));
     for (const m of doc.matchAll(/`--([a-z][a-z-]*)[ =`]/g)) assert.ok(known.has(m[1]!) || ['set', 'set-string', 'labels', 'server-side', 'values'].includes(m[1]!), `the doc names --${m[1]}, which does not exist`);
   });
   it('documents every portico_addon_ metric, and no other', () => {

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { EventReason } from '@portico/labels';
 import { SERVICE_STATES } from '@portico/servicelb';
-import { FIELD_MANAGER, renderFlags, runFlags } from './config.ts';
+import { cleanupFlags } from '@portico/servicelb-runtime';
+import { FIELD_MANAGER, leaseNameFlag, renderFlags, runFlags } from './config.ts';
 import { MetricNames } from '@portico/servicelb-runtime';
 
 // The "Controller" section of docs/servicelb.md is the reference for flags, metrics, the field
@@ -18,12 +19,12 @@ const section = start < 0 ? '' : doc.slice(start, next < 0 ? undefined : next);
 describe('docs/servicelb.md "Controller" section', () => {
   it('exists', () => assert.ok(section.length > 0, 'no "## Controller" heading in docs/servicelb.md'));
 
-  it('documents every flag of run and render with its environment variable, and no other flag', () => {
-    for (const f of [...runFlags, ...renderFlags]) {
+  it('documents every flag of run, render and cleanup with its environment variable, and no other flag', () => {
+    for (const f of [...runFlags, ...renderFlags, ...cleanupFlags(leaseNameFlag)]) {
       assert.ok(section.includes(`\`--${f.name}\``), `--${f.name} is not documented`);
       if (f.env) assert.ok(section.includes(`\`${f.env}\``), `${f.env} is not documented`);
     }
-    const known = new Set([...runFlags, ...renderFlags].map((f) => f.name));
+    const known = new Set([...runFlags, ...renderFlags, ...cleanupFlags(leaseNameFlag)].map((f) => f.name));
     for (const m of section.matchAll(/`--([a-z][a-z-]*)`/g)) assert.ok(known.has(m[1]!), `the doc names --${m[1]}, which does not exist`);
   });
 
