@@ -14,6 +14,22 @@ const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/ne
 const adapterOnly = [{ group: ['@portico/iptables/adapter', '**/adapter/**', './adapter', './adapter/*'], message: 'The I/O half of libs/iptables is for apps and adapters; cores use @portico/iptables (docs/iptables.md).' }];
 const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];
 
+const spreadBans = [
+  { selector: 'CallExpression[callee.property.name=/^(push|unshift|splice|concat)$/] > SpreadElement', message: 'No argument spread of arrays (stack overflow on large inputs): use pushAll or a loop.' },
+  { selector: "CallExpression[callee.object.name='Math'] > SpreadElement", message: 'No argument spread into Math.* (stack overflow on large inputs): use a loop.' },
+  { selector: "CallExpression[callee.property.name=/^(fromCharCode|fromCodePoint|apply)$/] > SpreadElement", message: 'No argument spread of arrays (stack overflow on large inputs).' },
+];
+const kernelText = 'iptables/ipset text and parsers live in libs/iptables (render through its model, read through its parsers).';
+const kernelTextBans = [
+  { selector: 'Literal[value=/^(\\*(filter|nat|mangle|raw|security)|COMMIT)$/]', message: kernelText },
+  { selector: 'Literal[value=/^(-[AIDFXN]|--append|--insert|--delete) [A-Z]/]', message: kernelText },
+  { selector: 'TemplateElement[value.raw=/^(-[AIDFXN]|--append|--insert|--delete) ?$/]', message: kernelText },
+  { selector: 'TemplateElement[value.raw=/^(-[AIDFXN]|--append|--insert|--delete) /]', message: kernelText },
+  { selector: 'Literal[value=/^(create|add|del|swap|destroy|flush) \\S+ ((hash|list|bitmap):|\\d)/]', message: kernelText },
+  { selector: 'TemplateElement[value.raw=/^(create|add|del|swap|destroy|flush) $/]', message: kernelText },
+  { selector: 'Literal[regex.pattern=/-A |COMMIT|--match-set|\\^:|\\^create|\\^add /]', message: kernelText },
+];
+
 export default [
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.nx/**', '**/testdata/**'] },
   ...nx.configs['flat/base'],
@@ -63,16 +79,21 @@ export default [
   },
   {
     // Input-sized arrays never go through an argument list: `a.push(...b)` or `Math.max(...b)` throw
-    // RangeError past ~100,000 elements (issue 15). Use pushAll (@portico/netpol) or a loop.
-    files: ['apps/netpol-agent/src/**/*.ts', 'apps/lb-forwarder/src/**/*.ts', 'libs/netpol/src/**/*.ts', 'libs/iptables/src/**/*.ts'],
+    // RangeError past ~100,000 elements (issue 15). Use pushAll (@portico/iptables) or a loop.
+    files: ['libs/netpol/src/**/*.ts', 'libs/iptables/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'CallExpression[callee.property.name=/^(push|unshift|splice|concat)$/] > SpreadElement', message: 'No argument spread of arrays (stack overflow on large inputs): use pushAll or a loop.' },
-        { selector: "CallExpression[callee.object.name='Math'] > SpreadElement", message: 'No argument spread into Math.* (stack overflow on large inputs): use a loop.' },
-        { selector: "CallExpression[callee.property.name=/^(fromCharCode|fromCodePoint|apply)$/] > SpreadElement", message: 'No argument spread of arrays (stack overflow on large inputs).' },
-      ],
-    },
+    rules: { 'no-restricted-syntax': ['error', ...spreadBans] },
+  },
+  {
+    // Apps wire the kernel layer; they do not write iptables/ipset text or parse the tools' output
+    // (libs/iptables is the one place for model, text, parsers and the planner: docs/iptables.md).
+    files: ['apps/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'apps/netpol-agent/src/**', 'apps/lb-forwarder/src/**'],
+    rules: { 'no-restricted-syntax': ['error', ...kernelTextBans] },
+  },
+  {
+    files: ['apps/netpol-agent/src/**/*.ts', 'apps/lb-forwarder/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...spreadBans, ...kernelTextBans] },
   },
 ];

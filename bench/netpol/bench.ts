@@ -15,12 +15,9 @@
  *   [--pods 100,1000,5000] [--policies 10,100,500] [--local 100] [--repeat 5] [--families IPv4]
  */
 import { createLogger } from '@portico/service-kit';
-import type { Family, NetpolConfig } from '@portico/netpol';
-import { nodeRunner } from '@portico/iptables/adapter';
-import { Kernel, resolveTools } from '../../apps/netpol-agent/src/kernel/kernel.ts';
-import { ShellRunner } from '@portico/iptables/adapter';
-import { planFamily } from '../../apps/netpol-agent/src/kernel/plan.ts';
-import { applyFamilyPlan } from '../../apps/netpol-agent/src/kernel/apply.ts';
+import { NetpolPlanner, type Family, type NetpolConfig } from '@portico/netpol';
+import { Kernel, nodeRunner, resolveTools, ShellRunner } from '@portico/iptables/adapter';
+import { applyFamilyPlan } from '@portico/iptables';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
 import { pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';
@@ -57,7 +54,7 @@ interface Row {
 
 async function cleanup(kernel: Kernel): Promise<void> {
   for (const k of await kernel.read(FAMILIES)) {
-    const r = await applyFamilyPlan(planFamily({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k), kernel);
+    const r = await applyFamilyPlan(new NetpolPlanner().plan({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k), kernel);
     if (r.outcome === 'failed') throw new Error(`cleanup failed: ${r.error?.message}`);
   }
 }

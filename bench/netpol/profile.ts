@@ -9,8 +9,8 @@
  */
 import { createLogger } from '@portico/service-kit';
 import type { NetpolConfig } from '@portico/netpol';
-import { FakeKernelRunner } from '../../apps/netpol-agent/src/kernel/fake-kernel.ts';
-import { Kernel, toolsFor } from '../../apps/netpol-agent/src/kernel/kernel.ts';
+import { FakeKernelRunner } from '@portico/iptables/testing';
+import { Kernel, toolsFor } from '@portico/iptables/adapter';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
 import { pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';

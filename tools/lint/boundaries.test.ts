@@ -28,6 +28,11 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'the pure kernel layer may not do I/O', file: 'libs/iptables/src/probe.ts', code: "import { spawn } from 'node:child_process';\nexport const s = spawn;\n", rule: 'no-restricted-imports' },
   { name: 'the kernel adapter may do I/O', file: 'libs/iptables/src/adapter/probe.ts', code: "import { spawn } from 'node:child_process';\nexport const s = spawn;\n" },
   { name: 'an app may import the kernel adapter', file: 'apps/lb-forwarder/src/probe.ts', code: "import { nodeRunner } from '@portico/iptables/adapter';\nexport const r = nodeRunner;\n" },
+  { name: 'an app may not write restore text', file: 'apps/netpol-agent/src/probe.ts', code: "export const t = ['*filter', ':X - [0:0]', 'COMMIT'].join('\\n');\n", rule: 'no-restricted-syntax' },
+  { name: 'an app may not build rule lines', file: 'apps/lb-forwarder/src/probe.ts', code: 'export const l = (c: string, r: string): string => `-A ${c} ${r}`;\n', rule: 'no-restricted-syntax' },
+  { name: 'an app may not build ipset lines', file: 'apps/ccm/src/probe.ts', code: 'export const l = (s: string, e: string): string => `add ${s} ${e}`;\n', rule: 'no-restricted-syntax' },
+  { name: 'an app may not parse save output', file: 'apps/netpol-agent/src/probe.ts', code: 'export const m = (l: string): boolean => /^-A (\\S+) (.*)$/.test(l);\n', rule: 'no-restricted-syntax' },
+  { name: 'an app may use the kernel layer', file: 'apps/netpol-agent/src/probe.ts', code: "import { renderRestore } from '@portico/iptables';\nexport const t = renderRestore([{ table: 'filter', chains: [{ name: 'X' }], ops: [] }]);\n" },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

@@ -3,7 +3,7 @@ import { buildHealthServer, createRegistry, type Logger, type Readiness, type Re
 import type { NetpolSnapshot, Problem } from '@portico/netpol';
 import type { FastifyInstance } from 'fastify';
 import { netpolConfig, resolveFamilies, type RunConfig } from './config.ts';
-import type { Kernel } from './kernel/kernel.ts';
+import type { Kernel } from '@portico/iptables/adapter';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import { BoundedRunner, realClock, type Clock, type RunOutcome, type RunReason } from './runner.ts';
 import { logProblems, Syncer, type SyncResult } from './sync.ts';

@@ -8,7 +8,7 @@ import { runProgram } from '@portico/service-kit';
 import { expectGolden, Sink } from '@portico/testing';
 import { createProgram } from './cli.ts';
 import { failed, ok, RecordingRunner } from '@portico/iptables';
-import { toolsFor } from './kernel/kernel.ts';
+import { toolsFor } from '@portico/iptables/adapter';
 
 const data = (name: string): string => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
 

@@ -1,14 +1,10 @@
 import { createLogger, ExitCode, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
 import { loadSnapshot, SnapshotError } from '@portico/kube';
 import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
-import { renderNetpol } from '@portico/netpol';
+import { NetpolPlanner, renderNetpol } from '@portico/netpol';
 import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
-import { type Runner } from '@portico/iptables';
-import { nodeRunner } from '@portico/iptables/adapter';
-import { Kernel, resolveTools, type IptablesBackend, type Tools } from './kernel/kernel.ts';
-import { ShellRunner } from '@portico/iptables/adapter';
-import { createSetLines, planFamily, type KernelFamily } from './kernel/plan.ts';
-import { applyFamilyPlan } from './kernel/apply.ts';
+import { applyFamilyPlan, createSetLines, type KernelFamily, type Runner } from '@portico/iptables';
+import { Kernel, nodeRunner, resolveTools, ShellRunner, type IptablesBackend, type Tools } from '@portico/iptables/adapter';
 import { Syncer, type SyncResult } from './sync.ts';
 import { nodeAddresses, toNetpolSnapshot } from './snapshot.ts';
 import { cleanupWaitCommand, cleanupWaitFlags } from './uninstall-wait.ts';
@@ -88,7 +84,7 @@ async function renderCommand(ctx: CommandContext): Promise<number> {
     // What `apply` writes on a node that holds none of Portico's objects yet: every set created with
     // its content (written set by set: planning them would hold every entry twice more), then the
     // rules (planned with the set contents left out, which the rules do not depend on).
-    const plan = planFamily({ ...f, ipsets: f.ipsets.map((s) => ({ ...s, entries: [] })) }, EMPTY_KERNEL(f.family));
+    const plan = new NetpolPlanner().plan({ ...f, ipsets: f.ipsets.map((s) => ({ ...s, entries: [] })) }, EMPTY_KERNEL(f.family));
     write([`# ${NAME} render: node ${p.cfg.nodeName}, family ${f.family}`, `# ipset restore input (${f.ipsets.length} sets)`]);
     for (const s of f.ipsets) write(createSetLines(s));
     write([`# ${f.family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush input (filter table, ${f.chains.length} chains)`, plan.iptables.trimEnd()]);
@@ -170,7 +166,7 @@ async function cleanupCommand(ctx: CommandContext, deps: CliDeps): Promise<numbe
   for (const k of observed) {
     // Cleanup is the plan towards an empty desired state: every owned rule, chain and set goes, in
     // the same safe order as a sync (rules first, then the sets they used).
-    const plan = planFamily({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k);
+    const plan = new NetpolPlanner().plan({ family: k.family, chains: [], ipsets: [], builtinRules: [] }, k);
     const r = await applyFamilyPlan(plan, kernel);
     if (r.outcome === 'failed') {
       failed = true;

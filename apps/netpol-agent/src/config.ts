@@ -1,7 +1,7 @@
 import { commonRunFlags, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
 import { Env } from '@portico/labels';
 import { checkNetpolConfig, parseCIDR, type AcceptPlacement, type Family, type NetpolConfig, type NflogConfig } from '@portico/netpol';
-import { IPTABLES_BACKENDS, type IptablesBackend } from './kernel/kernel.ts';
+import { IPTABLES_BACKENDS, type IptablesBackend } from '@portico/iptables/adapter';
 
 /**
  * The agent's configuration: flags (with environment fallbacks), validated once, frozen

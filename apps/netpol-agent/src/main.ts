@@ -3,7 +3,7 @@ import { createLogger, handleShutdown, runProgram, splitListenAddr } from '@port
 import { createApp } from './app.ts';
 import { createProgram } from './cli.ts';
 import { nodeRunner } from '@portico/iptables/adapter';
-import { Kernel, resolveTools } from './kernel/kernel.ts';
+import { Kernel, resolveTools } from '@portico/iptables/adapter';
 import { ShellRunner } from '@portico/iptables/adapter';
 
 // Wiring only (STYLE rule 9): parse, build, start, wait for a signal.

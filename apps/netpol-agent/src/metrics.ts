@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from '@portico/service-kit';
 import type { Family } from '@portico/netpol';
-import type { KernelObserver } from './kernel/kernel.ts';
+import type { KernelObserver } from '@portico/iptables/adapter';
 
 /**
  * Every metric of netpol-agent, in one place (STYLE rule 11); docs/netpol-agent.md lists them and a

@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@portico/service-kit';
 import type { NetpolConfig, NetpolSnapshot, NetworkPolicy, Pod } from '@portico/netpol';
-import { FakeKernelRunner } from './kernel/fake-kernel.ts';
-import { Kernel, toolsFor } from './kernel/kernel.ts';
-import { formatFilterTable, formatIpsetSave, type ObservedChain } from './kernel/observed.ts';
+import { FakeKernelRunner } from '@portico/iptables/testing';
+import { Kernel, toolsFor } from '@portico/iptables/adapter';
+import { formatObservedTable as formatFilterTable, formatObservedSets as formatIpsetSave, type ObservedChain } from '@portico/iptables';
 import { Syncer } from './sync.ts';
 import { node, ns, pod, policy, snapshot } from './test-fixtures.ts';
 

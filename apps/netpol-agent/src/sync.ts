@@ -1,9 +1,8 @@
 import { Netpol } from '@portico/labels';
 import type { Logger } from '@portico/service-kit';
-import { FAMILIES, isFixedChain, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
-import { applyFamilyPlan, type FamilyApplyResult } from './kernel/apply.ts';
-import type { Kernel } from './kernel/kernel.ts';
-import { isEmptyPlan, planFamily, planText, type FamilyPlan, type KernelFamily } from './kernel/plan.ts';
+import { FAMILIES, isFixedChain, NetpolPlanner, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
+import { applyFamilyPlan, isEmptyPlan, planText, type FamilyApplyResult, type FamilyPlan, type KernelFamily } from '@portico/iptables';
+import type { Kernel } from '@portico/iptables/adapter';
 import type { AgentMetrics } from './metrics.ts';
 
 /**
@@ -55,6 +54,8 @@ export class Syncer {
   readonly #log: Logger;
   readonly #metrics: AgentMetrics | undefined;
   readonly #renderer: NetpolRenderer;
+  /** The kernel planner with its memo (kept across syncs, so unchanged chains and sets cost a lookup). */
+  readonly #planner = new NetpolPlanner();
   /** family -> the kernel state as last read or written; absent = unknown, read before planning. */
   readonly #model = new Map<Family, KernelFamily>();
   /** Families this syncer has written to and not cleaned up since (a family dropped later is cleaned). */
@@ -125,13 +126,13 @@ export class Syncer {
     let plans: FamilyPlan[];
     let drift = false;
     try {
-      plans = desired.families.map((f, i) => planFamily(f, observed[i]!));
+      plans = desired.families.map((f, i) => this.#planner.plan(f, observed[i]!));
       if (needRead) {
         // Drift: the kernel differs from what we last left there although our plan against our own
         // model would have written nothing.
         desired.families.forEach((f, i) => {
           const model = cached.get(f.family);
-          if (model && !isEmptyPlan(plans[i]!) && isEmptyPlan(planFamily(f, model))) drift = true;
+          if (model && !isEmptyPlan(plans[i]!) && isEmptyPlan(this.#planner.plan(f, model))) drift = true;
         });
       }
     } catch (err) {
@@ -153,7 +154,7 @@ export class Syncer {
           return result({ outcome: 'failed', failedPhase: 'read', error: asError(err), families: [], plans: [], reread: true, drift: false, times: [tRead, performance.now() - tPlan0, 0] });
         }
       }
-      const p = planFamily({ family, chains: [], ipsets: [], builtinRules: [] }, k!);
+      const p = this.#planner.plan({ family, chains: [], ipsets: [], builtinRules: [] }, k!);
       if (isEmptyPlan(p)) {
         this.#applied.delete(family);
         continue;

@@ -21,3 +21,6 @@ export * from './ipset.ts';
 export * from './names.ts';
 export * from './backend.ts';
 export * from './runner.ts';
+export * from './arrays.ts';
+export * from './limit-text.ts';
+export * from './plan/index.ts';

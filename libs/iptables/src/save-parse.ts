@@ -40,17 +40,33 @@ export function ruleFromArgs(args: readonly string[], counters?: Counters): Rule
   return counters ? { ...rule, counters } : rule;
 }
 
-interface MutableChain {
+interface MutableChain<R> {
   name: string;
   policy?: Policy;
   counters?: Counters;
-  rules: Rule[];
+  rules: R[];
 }
 
-/** Parses save output; throws {@link IptablesParseError}. */
-export function parseSave(text: string): Ruleset {
-  const tables: Table[] = [];
-  let current: { name: TableName; chains: MutableChain[]; byName: Map<string, MutableChain>; line: number } | undefined;
+/** One table of a save output with rules of type `R` (see {@link parseSaveWith}). */
+export interface SavedTable<R> {
+  readonly name: TableName;
+  readonly chains: readonly { readonly name: string; readonly policy?: Policy; readonly counters?: Counters; readonly rules: readonly R[] }[];
+}
+
+const RULE_LINE_RE = /^(?:\[(\d+):(\d+)\] )?(?:-A|--append) (\S+)(?: (.*))?$/;
+
+/**
+ * THE parser of `iptables-save` output: the line grammar, with each rule's argument text (after
+ * `-A CHAIN `, quoting intact, `[p:b]` counters taken off) handed to `rule`. {@link parseSave} turns
+ * it into model {@link Rule}s; the planner's observed view keeps the text as it is (observed.ts), so
+ * that it can compare it with rendered text without splitting every rule of a large table.
+ * `tables` limits the result to those tables (the others are still checked). Throws
+ * {@link IptablesParseError}.
+ */
+export function parseSaveWith<R>(text: string, rule: (argsText: string, counters: Counters | undefined, lineNo: number) => R, tables?: readonly TableName[]): SavedTable<R>[] {
+  const out: SavedTable<R>[] = [];
+  const seen = new Set<string>();
+  let current: { name: TableName; chains: MutableChain<R>[]; byName: Map<string, MutableChain<R>>; line: number; keep: boolean } | undefined;
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
@@ -60,24 +76,25 @@ export function parseSave(text: string): Ruleset {
       if (current) throw new IptablesParseError(lineNo, `table ${current.name} (line ${current.line}) has no COMMIT before ${line}`);
       const name = line.slice(1);
       if (!isTableName(name)) throw new IptablesParseError(lineNo, `unknown table ${JSON.stringify(name)}`);
-      if (tables.some((t) => t.name === name)) throw new IptablesParseError(lineNo, `table ${name} appears twice`);
-      current = { name, chains: [], byName: new Map(), line: lineNo };
+      if (seen.has(name)) throw new IptablesParseError(lineNo, `table ${name} appears twice`);
+      seen.add(name);
+      current = { name, chains: [], byName: new Map(), line: lineNo, keep: tables === undefined || tables.includes(name) };
       continue;
     }
     if (!current) throw new IptablesParseError(lineNo, `${JSON.stringify(line)} outside a *table block`);
     if (line === 'COMMIT') {
-      tables.push({ name: current.name, chains: current.chains });
+      if (current.keep) out.push({ name: current.name, chains: current.chains });
       current = undefined;
       continue;
     }
-    let words: string[];
-    try {
-      words = splitWords(line);
-    } catch (err) {
-      if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
-      throw err;
-    }
     if (line.startsWith(':')) {
+      let words: string[];
+      try {
+        words = splitWords(line);
+      } catch (err) {
+        if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
+        throw err;
+      }
       const name = words[0]!.slice(1);
       const policy = words[1];
       if (!name || policy === undefined) throw new IptablesParseError(lineNo, `bad chain declaration ${JSON.stringify(line)}`);
@@ -85,27 +102,38 @@ export function parseSave(text: string): Ruleset {
       const counters = parseCounters(words[2]);
       if (words[2] !== undefined && !counters) throw new IptablesParseError(lineNo, `bad counters ${JSON.stringify(words[2])}`);
       if (current.byName.has(name)) throw new IptablesParseError(lineNo, `chain ${name} declared twice`);
-      const chain: MutableChain = { name, rules: [] };
+      const chain: MutableChain<R> = { name, rules: [] };
       if (policy !== '-') chain.policy = policy;
       if (counters) chain.counters = counters;
       current.chains.push(chain);
       current.byName.set(name, chain);
       continue;
     }
-    let counters = parseCounters(words[0]);
-    if (counters) words = words.slice(1);
-    if (words[0] !== '-A' && words[0] !== '--append') throw new IptablesParseError(lineNo, `expected -A, got ${JSON.stringify(line)}`);
-    const chainName = words[1];
-    if (chainName === undefined) throw new IptablesParseError(lineNo, '-A without a chain');
-    const chain = current.byName.get(chainName);
-    if (!chain) throw new IptablesParseError(lineNo, `rule for undeclared chain ${chainName}`);
-    let args = words.slice(2);
+    const m = RULE_LINE_RE.exec(line);
+    if (!m) throw new IptablesParseError(lineNo, `expected -A, got ${JSON.stringify(line)}`);
+    const chain = current.byName.get(m[3]!);
+    if (!chain) throw new IptablesParseError(lineNo, `rule for undeclared chain ${m[3]}`);
+    if (current.keep) chain.rules.push(rule(m[4] ?? '', m[1] !== undefined ? { packets: Number(m[1]), bytes: Number(m[2]) } : undefined, lineNo));
+  }
+  if (current) throw new IptablesParseError(lines.length, `table ${current.name} (line ${current.line}) has no COMMIT`);
+  return out;
+}
+
+/** Parses save output into the model; throws {@link IptablesParseError}. */
+export function parseSave(text: string): Ruleset {
+  const tables = parseSaveWith(text, (argsText, counters, lineNo): Rule => {
+    let args: string[];
+    try {
+      args = splitWords(argsText);
+    } catch (err) {
+      if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
+      throw err;
+    }
     if ((args[0] === '-c' || args[0] === '--set-counters') && /^\d+$/.test(args[1] ?? '') && /^\d+$/.test(args[2] ?? '')) {
       counters = { packets: Number(args[1]), bytes: Number(args[2]) };
       args = args.slice(3);
     }
-    chain.rules.push(ruleFromArgs(args, counters));
-  }
-  if (current) throw new IptablesParseError(lines.length, `table ${current.name} (line ${current.line}) has no COMMIT`);
-  return { tables };
+    return ruleFromArgs(args, counters);
+  });
+  return { tables: tables as Table[] };
 }

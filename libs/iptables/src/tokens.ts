@@ -21,6 +21,8 @@ export class TokenizeError extends Error {
  */
 export function splitWords(line: string, opts: { readonly escapes?: boolean } = {}): string[] {
   const escapes = opts.escapes ?? true;
+  // Most lines (every ipset member, most rules) hold no quote: split them the cheap way.
+  if (!line.includes('"')) return line.split(/[ \t]+/).filter((w) => w !== '');
   const words: string[] = [];
   let cur = '';
   let inWord = false;

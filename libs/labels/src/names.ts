@@ -211,6 +211,13 @@ export const Netpol = Object.freeze({
   localPodsSet: 'kube-router-local-pods',
   /** Prefix of the comment on the built-in chain jumps ("kube-router netpol - <ID>"). */
   jumpCommentPrefix: 'kube-router netpol',
+  /**
+   * Text every kube-router rule in a built-in chain contains (its jumps into `KUBE-ROUTER-*`), which
+   * the documented K3s cleanup `iptables-save | grep -v KUBE-ROUTER | iptables-restore` relies on.
+   */
+  builtinRuleMarker: 'KUBE-ROUTER',
+  /** The K3s fork ACCEPT goes after the last built-in chain rule containing this (any KUBE-* rule). */
+  kubeRuleMarker: 'KUBE',
   /** Mark bit: some policy (or the default) allows the packet for the pod being evaluated. */
   markPolicyMatch: 0x10000,
   /** Mark bit: the packet passed every pod chain it touched ("netpol-ok"). */

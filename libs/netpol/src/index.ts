@@ -56,3 +56,4 @@ export {
 } from './simulate.ts';
 export { parseIP, parseCIDR, formatIP, formatCIDR, ipInCIDR, type IP, type CIDR } from './ip.ts';
 export { generateCase, generatedCluster, generatePolicy, Rng, type GeneratedCluster } from './generate.ts';
+export { KernelView, NetpolPlanner, NETPOL_OWNERSHIP } from './kernel-view.ts';

@@ -1,11 +1,29 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { renderNetpol, type FamilyState, type NetpolConfig, type NetpolSnapshot } from '@portico/netpol';
+import { NetpolPlanner, renderNetpol, type FamilyState, type NetpolConfig, type NetpolSnapshot } from '@portico/netpol';
 import { expectGolden } from '@portico/testing';
 import { node, ns, pod, policy, snapshot } from '../test-fixtures.ts';
-import { editScript, isEmptyPlan, planFamily, planText, PlanError, tmpSetFor, type KernelFamily } from './plan.ts';
-import { formatFilterTable, formatIpsetSave, parseFilterTable, parseIpsetSave, type ObservedSet } from './observed.ts';
+import {
+  editScript,
+  formatObservedSets as formatIpsetSave,
+  formatObservedTable as formatFilterTable,
+  isEmptyPlan,
+  parseObservedSets as parseIpsetSave,
+  parseObservedTable as parseFilterTable,
+  planText,
+  PlanError,
+  tmpSetName as tmpSetFor,
+  type FamilyPlan,
+  type KernelFamily,
+  type ObservedSet,
+  type PlanOptions,
+} from '@portico/iptables';
+
+// The planner of libs/iptables with netpol's ownership, as the agent runs it: one planner (one memo)
+// for every plan of this file, like the agent's Syncer; with options, a fresh one.
+const planner = new NetpolPlanner();
+const planFamily = (d: FamilyState, k: KernelFamily, opts?: PlanOptions): FamilyPlan => (opts ? new NetpolPlanner(opts) : planner).plan(d, k);
 
 const golden = (name: string): string => fileURLToPath(new URL(`../testdata/${name}.golden`, import.meta.url));
 

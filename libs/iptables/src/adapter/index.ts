@@ -16,3 +16,4 @@ export * from './runner-node.ts';
 export * from './shell-runner.ts';
 export * from './probe.ts';
 export * from './apply.ts';
+export * from './kernel.ts';

@@ -1,10 +1,32 @@
-import { pushAll, type Family } from '@portico/netpol';
-import { KernelError, type Kernel } from './kernel.ts';
-import { isEmptyPlan, type FamilyPlan } from './plan.ts';
+import type { IPFamily } from '@portico/ip-selection';
+import { pushAll } from '../arrays.ts';
+import { isEmptyPlan, type FamilyPlan } from './planner.ts';
+
+type Family = IPFamily;
 
 /**
- * Runs a {@link FamilyPlan} against the kernel, phase by phase (see plan.ts for the phases and why
- * they are ordered so). Families are independent data planes and are applied independently.
+ * The writes an executor needs (the adapter's `Kernel` implements it). A failed write rejects with an
+ * error that carries `failedLine` (1-based input line) when the tool named one.
+ */
+export interface PlanWriter {
+  /** One `ipset restore` (`-exist` when `exist`) of `lines`; nothing when `lines` is empty. */
+  ipsetRestore(family: Family, lines: readonly string[], exist: boolean): Promise<void>;
+  /** One `iptables-restore --noflush` (or ip6tables-) of `input`; nothing when it is ''. */
+  iptablesRestore(family: Family, input: string): Promise<void>;
+  /** Names of all ipsets. */
+  listSetNames(): Promise<Set<string>>;
+}
+
+/** The input line a failed write blamed, if it said. */
+function failedLine(err: unknown): number | undefined {
+  const n = (err as { failedLine?: unknown } | null)?.failedLine;
+  return typeof n === 'number' ? n : undefined;
+}
+
+/**
+ * Runs a {@link FamilyPlan} through a {@link PlanWriter}, phase by phase (see planner.ts for the
+ * phases and why they are ordered so). Families are independent data planes and are applied
+ * independently. Pure logic: every effect goes through the writer.
  *
  * Guarantee: if anything up to and including the iptables transaction fails, the family is left
  * as it was before (sets restored, created sets destroyed) and the result says `failed`. After the
@@ -29,7 +51,7 @@ export interface FamilyApplyResult {
   readonly rollbackErrors: readonly Error[];
 }
 
-export async function applyFamilyPlan(plan: FamilyPlan, kernel: Kernel): Promise<FamilyApplyResult> {
+export async function applyFamilyPlan(plan: FamilyPlan, kernel: PlanWriter): Promise<FamilyApplyResult> {
   const family = plan.family;
   const base = { family, leftovers: [] as string[], rollbackErrors: [] as Error[] };
   if (isEmptyPlan(plan)) return { ...base, outcome: 'unchanged' };
@@ -49,8 +71,9 @@ export async function applyFamilyPlan(plan: FamilyPlan, kernel: Kernel): Promise
     // Undo the lines before the failing one, newest first. Without a line number, undo them all:
     // the inverses are idempotent under -exist, and a swap that did not happen leaves the TMP set
     // holding the intermediate content, which destroyCreated then removes.
-    const k = err instanceof KernelError && err.failedLine !== undefined ? err.failedLine - 1 : plan.shrink.length;
-    const rollbackErrors = await undoShrink(kernel, plan, k, err instanceof KernelError && err.failedLine !== undefined);
+    const line = failedLine(err);
+    const k = line !== undefined ? line - 1 : plan.shrink.length;
+    const rollbackErrors = await undoShrink(kernel, plan, k, line !== undefined);
     pushAll(rollbackErrors, await destroyCreated(kernel, plan));
     return { ...base, outcome: 'failed', phase: 'shrink', error: asError(err), rolledBack: rollbackErrors.length === 0, rollbackErrors };
   }
@@ -77,7 +100,7 @@ export async function applyFamilyPlan(plan: FamilyPlan, kernel: Kernel): Promise
 }
 
 /** Undoes the first `count` shrink lines (newest first). */
-async function undoShrink(kernel: Kernel, plan: FamilyPlan, count: number, exact: boolean): Promise<Error[]> {
+async function undoShrink(kernel: PlanWriter, plan: FamilyPlan, count: number, exact: boolean): Promise<Error[]> {
   let ops = plan.shrink.slice(0, count).reverse();
   if (!exact) ops = ops.filter((o) => !o.line.startsWith('swap ')); // an unapplied swap must not be "undone"
   if (ops.length === 0) return [];
@@ -90,7 +113,7 @@ async function undoShrink(kernel: Kernel, plan: FamilyPlan, count: number, exact
 }
 
 /** Destroys the sets phase 1 may have created (those that exist). */
-async function destroyCreated(kernel: Kernel, plan: FamilyPlan): Promise<Error[]> {
+async function destroyCreated(kernel: PlanWriter, plan: FamilyPlan): Promise<Error[]> {
   if (plan.created.length === 0) return [];
   let existing: Set<string>;
   try {
@@ -104,7 +127,7 @@ async function destroyCreated(kernel: Kernel, plan: FamilyPlan): Promise<Error[]
 }
 
 /** Runs `destroy` lines in one restore; on a failing line, skips it and continues with the rest. */
-async function destroyEach(kernel: Kernel, family: Family, lines: readonly string[]): Promise<string[]> {
+async function destroyEach(kernel: PlanWriter, family: Family, lines: readonly string[]): Promise<string[]> {
   const leftovers: string[] = [];
   let rest = lines.slice();
   while (rest.length > 0) {
@@ -112,7 +135,7 @@ async function destroyEach(kernel: Kernel, family: Family, lines: readonly strin
       await kernel.ipsetRestore(family, rest, false);
       break;
     } catch (err) {
-      const k = err instanceof KernelError && err.failedLine !== undefined ? err.failedLine : 1;
+      const k = failedLine(err) ?? 1;
       const failed = rest[k - 1];
       if (failed) leftovers.push(failed.replace(/^destroy /, ''));
       rest = rest.slice(k);

@@ -1,12 +1,14 @@
-import type { Family } from '@portico/netpol';
-import type { CommandResult, Runner, RunOptions } from '@portico/iptables';
-import { formatFilterTable, formatIpsetSave, parseIpsetSave, type ObservedChain, type ObservedSet } from './observed.ts';
+import type { IPFamily } from '@portico/ip-selection';
+import { formatObservedSets, formatObservedTable, parseObservedSets, type ObservedChain, type ObservedSet } from '../plan/observed.ts';
+import type { CommandResult, Runner, RunOptions } from '../runner.ts';
+
+type Family = IPFamily;
 
 /**
  * An in-memory stand-in for iptables-save/-restore and ipset save/restore, for unit tests of the
- * sync loop: rules are kept as text (what was written is what is saved), `iptables-restore
+ * planner, the executor and a component's sync loop: rules are kept as text (what was written is what is saved), `iptables-restore
  * --noflush` is all-or-nothing, `ipset restore` runs line by line and stops at the first error
- * (reporting "Error in line N" like ipset does). It understands exactly the commands the agent
+ * (reporting "Error in line N" like ipset does). It understands exactly the commands the planner
  * writes. The data-plane tests check the same behaviour against the real tools.
  */
 export class FakeKernelRunner implements Runner {
@@ -20,8 +22,8 @@ export class FakeKernelRunner implements Runner {
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     const input = opts.input ?? '';
     const family: Family = cmd.startsWith('ip6tables') ? 'IPv6' : 'IPv4';
-    if (/ip6?tables(-\w+)?-save$/.test(cmd)) return ok(this.tables[family].size ? formatFilterTable({ chains: this.tables[family] }) : '');
-    if (cmd === 'ipset' && args[0] === 'save') return ok(formatIpsetSave(this.sets.values()));
+    if (/ip6?tables(-\w+)?-save$/.test(cmd)) return ok(this.tables[family].size ? formatObservedTable({ chains: this.tables[family] }) : '');
+    if (cmd === 'ipset' && args[0] === 'save') return ok(formatObservedSets(this.sets.values()));
     if (cmd === 'ipset' && args[0] === 'list') return ok([...this.sets.keys()].join('\n') + '\n');
     this.log.push(`${cmd} ${args.join(' ')}`);
     if (/ip6?tables(-\w+)?-restore$/.test(cmd)) {
@@ -105,7 +107,7 @@ export class FakeKernelRunner implements Runner {
             if (!exist) return err('Set cannot be created: set with the same name already exists');
             break;
           }
-          const parsed = parseIpsetSave(line).get(w[1]!)!;
+          const parsed = parseObservedSets(line).get(w[1]!)!;
           this.sets.set(w[1]!, { ...parsed, entries: new Map(parsed.entries) });
           break;
         }

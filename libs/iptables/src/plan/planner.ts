@@ -1,16 +1,21 @@
-import { createHash } from 'node:crypto';
-import { base32 } from '@portico/labels';
-import { isOwnedChain, isOwnedSet, pushAll, ruleWords, type FamilyState, type Family, type IpSet, type Rule } from '@portico/netpol';
+import type { IPFamily } from '@portico/ip-selection';
+import { pushAll } from '../arrays.ts';
+import { BUILTIN_CHAINS, ruleTarget, type Rule, type TableName } from '../model.ts';
+import { tmpSetName, TMP_SET_PATTERN } from '../names.ts';
+import { renderRuleWords } from '../restore-text.ts';
+import { splitWords } from '../tokens.ts';
 import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
-import { ruleKey } from './normalize.ts';
+import { ruleKey } from './rule-key.ts';
 import { EntryMap } from './entry-map.ts';
-import { splitArgs } from './observed.ts';
 
 /**
- * The apply plan: desired state (from the core) + observed kernel state -> the minimal writes, in an
- * order that never leaves the data plane more permissive than both the old and the new state.
+ * The generic planner: the chains and sets a caller owns (its desired state, in the model of this
+ * library) + the observed kernel state -> the minimal writes, in an order that never leaves the data
+ * plane more permissive than both the old and the new state, with the rollback of each step. What
+ * the caller owns, and how its rules in the built-in chains are recognised, is an {@link Ownership}.
+ * Pure; its caches live in a {@link KernelPlanner} object, never in module state.
  *
- * Phases (the executor runs them in this order, {@link ./apply.ts}):
+ * Phases (the executor runs them in this order, {@link ./execute.ts}):
  * 1. `stage` (ipset restore): create sets that do not exist yet, with their full content, and fill
  *    temporary sets. No rule references any of them yet, so nothing live changes.
  * 2. `shrink` (ipset restore -exist): the *restrictive* half of every set change: remove entries
@@ -40,7 +45,7 @@ import { splitArgs } from './observed.ts';
  * detect a name collision.
  */
 export interface KernelFamily {
-  readonly family: Family;
+  readonly family: IPFamily;
   readonly table: ObservedTable;
   readonly sets: ReadonlyMap<string, ObservedSet>;
 }
@@ -72,14 +77,16 @@ export interface PlanWarning {
 }
 
 export interface FamilyPlan {
-  readonly family: Family;
+  readonly family: IPFamily;
+  /** The table phase 3 writes. */
+  readonly tableName: TableName;
   /** Phase 1 lines (no `-exist`). */
   readonly stage: readonly string[];
   /** Sets phase 1 creates (new sets and temporary sets): destroyed again when the apply aborts. */
   readonly created: readonly string[];
   /** Phase 2 lines with their inverses. */
   readonly shrink: readonly SetOp[];
-  /** Phase 3: `iptables-restore --noflush` input for the filter table, or '' when nothing changes. */
+  /** Phase 3: `iptables-restore --noflush` input for the table, or '' when nothing changes. */
   readonly iptables: string;
   /** Phase 4 lines. */
   readonly grow: readonly string[];
@@ -117,91 +124,170 @@ export interface PlanOptions {
   readonly editMinRules?: number;
 }
 
-const BUILTIN_CHAINS = ['INPUT', 'FORWARD', 'OUTPUT'] as const;
-/** The mark of a rule that belongs to Portico (kube-router) inside a built-in chain. */
-const OWNED_BUILTIN_MARKER = 'KUBE-ROUTER';
-const TMP_SET = /^TMP-[A-Z2-7]{16}$/;
 const DEFAULT_MAXELEM = 65536;
 
-/** The temporary set used to swap `setName` (ipset names are at most 31 characters). */
-export function tmpSetFor(setName: string): string {
-  return 'TMP-' + base32(createHash('sha256').update('portico-tmp:' + setName).digest()).slice(0, 16);
+/** One ipset entry: an address (hash:ip) or CIDR (hash:net, hosts without `/32`, `/128`). */
+export interface SetEntry {
+  readonly addr: string;
+  /** `nomatch` (hash:net only): an exception inside a larger block. */
+  readonly nomatch?: boolean;
 }
 
-const ruleTextCache = [new WeakMap<Rule, string>(), new WeakMap<Rule, string>()];
-
-/** A rendered rule as iptables-save would print its arguments. Cached per rule object. */
-export function ruleText(rule: Rule, ipv6: boolean): string {
-  const cache = ruleTextCache[ipv6 ? 1 : 0]!;
-  let t = cache.get(rule);
-  if (t === undefined) {
-    t = ruleWords(rule, ipv6);
-    cache.set(rule, t);
-  }
-  return t;
+/** A set the caller owns; the planner makes the kernel set hold exactly `entries`. */
+export interface DesiredSet {
+  readonly name: string;
+  readonly type: string;
+  /** ipset family: `inet` for IPv4, `inet6` for IPv6. */
+  readonly family: 'inet' | 'inet6';
+  /** Sorted, unique. */
+  readonly entries: readonly SetEntry[];
 }
 
-const chainTextCache = [new WeakMap<readonly Rule[], string[]>(), new WeakMap<readonly Rule[], string[]>()];
-
-/**
- * The rule texts of a chain. Cached per rules array: a renderer that reuses the objects of unchanged
- * policies and pods (memoization) makes unchanged chains free to compare.
- */
-function chainTexts(rules: readonly Rule[], ipv6: boolean): string[] {
-  const cache = chainTextCache[ipv6 ? 1 : 0]!;
-  let t = cache.get(rules);
-  if (!t) {
-    t = rules.map((r) => ruleText(r, ipv6));
-    cache.set(rules, t);
-  }
-  return t;
+/** A chain the caller owns completely: the planner makes its content exactly `rules`. */
+export interface DesiredChain {
+  readonly name: string;
+  readonly rules: readonly Rule[];
 }
 
 /**
- * Desired rules array -> the kernel-model chain it was last found equal to or written as. With a
- * renderer that reuses the objects of unchanged chains, an unchanged chain costs one lookup. The
- * model chain objects are replaced whenever the kernel is re-read, so a stale entry never matches.
+ * A rule the caller needs in a built-in chain (which nobody owns). `first`: at position 1;
+ * `after-last-marked`: directly after the last rule whose text contains {@link Ownership.afterMarker}.
+ * Its text must contain {@link Ownership.builtinMarker}: that is how the planner finds it again.
  */
-const verifiedChains = new WeakMap<readonly Rule[], ObservedChain>();
+export interface DesiredBuiltinRule {
+  readonly chain: string;
+  readonly placement: 'first' | 'after-last-marked';
+  readonly rule: Rule;
+}
 
-const refsCache = new WeakMap<readonly Rule[], { chains: string[]; sets: string[] }>();
-/** The chains a rules array jumps to and the sets it matches (distinct), cached per array. */
-function chainRefs(rules: readonly Rule[]): { chains: string[]; sets: string[] } {
-  let r = refsCache.get(rules);
-  if (!r) {
-    const chains = new Set<string>();
-    const sets = new Set<string>();
-    for (const rule of rules) {
-      if (rule.target.kind === 'jump') chains.add(rule.target.chain);
-      for (const m of rule.sets ?? []) sets.add(m.set);
+/** The desired state of one family in one table. */
+export interface DesiredFamily {
+  readonly family: IPFamily;
+  readonly ipsets: readonly DesiredSet[];
+  readonly chains: readonly DesiredChain[];
+  readonly builtinRules: readonly DesiredBuiltinRule[];
+}
+
+/** What a caller owns in the kernel; everything else is left alone (and guarded from deletion). */
+export interface Ownership {
+  /** The table of the caller's chains. @default 'filter' */
+  readonly table?: TableName;
+  /** True for chain names the caller owns: desired ones are kept, the others are stale. */
+  ownsChain(name: string): boolean;
+  /** True for set names the caller owns. */
+  ownsSet(name: string): boolean;
+  /** Text every caller rule in a built-in chain contains (and no other rule does). */
+  readonly builtinMarker: string;
+  /** `after-last-marked` rules go after the last built-in chain rule containing this text. */
+  readonly afterMarker: string;
+}
+
+/**
+ * The planner's memo, an explicit object ({@link KernelPlanner} owns one). Keyed by object identity:
+ * a renderer that reuses the objects of unchanged chains, rules and sets makes them free to compare.
+ */
+export class PlanCache {
+  /** A rule's text as iptables-save prints its arguments. */
+  readonly ruleText = new WeakMap<Rule, string>();
+  /** The rule texts of a rules array. */
+  readonly chainText = new WeakMap<readonly Rule[], string[]>();
+  /**
+   * Desired rules array -> the kernel-model chain it was last found equal to or written as. The model
+   * chain objects are replaced whenever the kernel is re-read, so a stale entry never matches.
+   */
+  readonly verifiedChains = new WeakMap<readonly Rule[], ObservedChain>();
+  /** The chains a rules array jumps to and the sets it matches (distinct). */
+  readonly refs = new WeakMap<readonly Rule[], { chains: string[]; sets: string[] }>();
+  /** {@link ruleKey} results (bounded). */
+  readonly keys = new Map<string, string>();
+  /** A desired set's entries as a map (entry -> nomatch). */
+  readonly entries = new WeakMap<DesiredSet, Map<string, boolean>>();
+  /** Desired set -> the kernel entries it was last found equal to (or made into). */
+  readonly verifiedSets = new WeakMap<DesiredSet, ReadonlyMap<string, boolean>>();
+  /**
+   * Model entries -> the desired set they equal. When the kernel model of a set came from an earlier
+   * desired set, the new content is diffed against that one's sorted entry list ({@link windowDiff}),
+   * which for a pod joining or leaving costs a linear scan without hashing.
+   */
+  readonly fromDesired = new WeakMap<ReadonlyMap<string, boolean>, DesiredSet>();
+  /** Entry-list diffs: sets holding the same pods share their entry arrays, so each is diffed once. */
+  readonly window = new WeakMap<DesiredSet['entries'], { next: DesiredSet['entries']; diff: EntryDiff }>();
+
+  /** A rule's text, memoized. */
+  text(rule: Rule): string {
+    let t = this.ruleText.get(rule);
+    if (t === undefined) {
+      t = renderRuleWords(rule);
+      this.ruleText.set(rule, t);
     }
-    r = { chains: [...chains], sets: [...sets] };
-    refsCache.set(rules, r);
+    return t;
   }
-  return r;
-}
 
-const keyCache = new Map<string, string>();
-/** {@link ruleKey}, memoized (bounded). */
-function key(text: string, ipv6: boolean): string {
-  const k = (ipv6 ? '6' : '4') + text;
-  let v = keyCache.get(k);
-  if (v === undefined) {
-    if (keyCache.size > 200_000) keyCache.clear();
-    v = ruleKey(text, ipv6);
-    keyCache.set(k, v);
+  /** The rule texts of a chain, memoized per rules array. */
+  chainTexts(rules: readonly Rule[]): string[] {
+    let t = this.chainText.get(rules);
+    if (!t) {
+      t = rules.map((r) => this.text(r));
+      this.chainText.set(rules, t);
+    }
+    return t;
   }
-  return v;
+
+  /** The chains a rules array jumps to and the sets it matches (distinct), memoized. */
+  chainRefs(rules: readonly Rule[]): { chains: string[]; sets: string[] } {
+    let r = this.refs.get(rules);
+    if (!r) {
+      const chains = new Set<string>();
+      const sets = new Set<string>();
+      for (const rule of rules) {
+        const t = ruleTarget(rule);
+        if (t !== undefined) chains.add(t);
+        for (const s of matchedSets(rule.args)) sets.add(s);
+      }
+      r = { chains: [...chains], sets: [...sets] };
+      this.refs.set(rules, r);
+    }
+    return r;
+  }
+
+  /** {@link ruleKey}, memoized (bounded). */
+  key(text: string, ipv6: boolean): string {
+    const k = (ipv6 ? '6' : '4') + text;
+    let v = this.keys.get(k);
+    if (v === undefined) {
+      if (this.keys.size > 200_000) this.keys.clear();
+      v = ruleKey(text, ipv6);
+      this.keys.set(k, v);
+    }
+    return v;
+  }
+
+  sameRule(observed: string, desired: string, ipv6: boolean): boolean {
+    return observed === desired || this.key(observed, ipv6) === this.key(desired, ipv6);
+  }
+
+  sameRules(observed: readonly string[], desired: readonly string[], ipv6: boolean): boolean {
+    if (observed.length !== desired.length) return false;
+    for (let i = 0; i < observed.length; i++) if (!this.sameRule(observed[i]!, desired[i]!, ipv6)) return false;
+    return true;
+  }
+
+  /** A desired set's entries as a map, memoized per set object. */
+  desiredEntries(s: DesiredSet): Map<string, boolean> {
+    let m = this.entries.get(s);
+    if (!m) {
+      m = new Map(s.entries.map((e) => [e.addr, e.nomatch === true]));
+      this.entries.set(s, m);
+    }
+    return m;
+  }
 }
 
-function sameRule(observed: string, desired: string, ipv6: boolean): boolean {
-  return observed === desired || key(observed, ipv6) === key(desired, ipv6);
-}
-
-function sameRules(observed: readonly string[], desired: readonly string[], ipv6: boolean): boolean {
-  if (observed.length !== desired.length) return false;
-  for (let i = 0; i < observed.length; i++) if (!sameRule(observed[i]!, desired[i]!, ipv6)) return false;
-  return true;
+/** Set names matched by `--match-set` in a word list. */
+function matchedSets(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) if (words[i] === '--match-set' && words[i + 1]) out.push(words[i + 1]!);
+  return out;
 }
 
 /** Jump/goto target of a rule text, if any. */
@@ -212,11 +298,7 @@ function jumpTarget(text: string): string | undefined {
 
 /** Set names a rule text references through `--match-set`. */
 function referencedSets(text: string): string[] {
-  if (!text.includes('--match-set')) return [];
-  const w = splitArgs(text);
-  const out: string[] = [];
-  for (let i = 0; i < w.length; i++) if (w[i] === '--match-set' && w[i + 1]) out.push(w[i + 1]!);
-  return out;
+  return text.includes('--match-set') ? matchedSets(splitWords(text)) : [];
 }
 
 /**
@@ -229,6 +311,7 @@ export function editScript(
   observed: readonly string[],
   desired: readonly string[],
   ipv6: boolean,
+  key: (text: string, ipv6: boolean) => string = ruleKey,
 ): { deletes: string[]; inserts: { pos: number; text: string }[] } {
   // desired key -> queue of desired indices
   const byText = new Map<string, number[]>();
@@ -292,32 +375,8 @@ export function editScript(
   return { deletes, inserts };
 }
 
-const entriesCache = new WeakMap<IpSet, Map<string, boolean>>();
-/** A desired set's entries as a map (entry -> nomatch), cached per set object. */
-function desiredEntries(s: IpSet): Map<string, boolean> {
-  let m = entriesCache.get(s);
-  if (!m) {
-    m = new Map(s.entries.map((e) => [e.addr, e.nomatch === true]));
-    entriesCache.set(s, m);
-  }
-  return m;
-}
-
-/**
- * Desired set object -> the kernel entries it was last found equal to (or made into). With a
- * renderer that reuses the objects of unchanged sets, an unchanged set costs one lookup.
- */
-const verifiedSets = new WeakMap<IpSet, ReadonlyMap<string, boolean>>();
-
-/**
- * Model entries -> the desired set they equal. When the kernel model of a set came from an earlier
- * desired set, the new content is diffed against that one's sorted entry list ({@link windowDiff}),
- * which for a pod joining or leaving costs a linear scan without hashing.
- */
-const fromDesired = new WeakMap<ReadonlyMap<string, boolean>, IpSet>();
-
 /** Two desired versions of a set hold the same entries (both lists sorted and unique). */
-function sameList(a: IpSet, b: IpSet): boolean {
+function sameList(a: DesiredSet, b: DesiredSet): boolean {
   if (a.entries === b.entries) return true;
   if (a.entries.length !== b.entries.length) return false;
   for (let i = 0; i < a.entries.length; i++) {
@@ -328,28 +387,26 @@ function sameList(a: IpSet, b: IpSet): boolean {
   return true;
 }
 
-type EntryDiff = { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomatch: string[]; growAdd: string[] };
+export type EntryDiff = { shrinkDel: string[]; shrinkAddNomatch: string[]; growDelNomatch: string[]; growAdd: string[] };
 
 /**
  * The diff of two desired versions of one set: both entry lists are sorted and unique, so
  * everything outside the window between the first and the last difference is unchanged.
  */
-export function windowDiff(prev: IpSet, next: IpSet): EntryDiff {
+export function windowDiff(prev: DesiredSet, next: DesiredSet, memo?: PlanCache['window']): EntryDiff {
   const a = prev.entries;
   const b = next.entries;
   // Sets holding the same pods share their entry arrays (the renderer computes them once), so a
   // pod joining 100 "all namespaces" peer sets is diffed once.
-  const memo = windowMemo.get(a);
-  if (memo && memo.next === b) return memo.diff;
+  const hit = memo?.get(a);
+  if (hit && hit.next === b) return hit.diff;
   const diff = windowDiffOf(a, b, next);
-  windowMemo.set(a, { next: b, diff });
+  memo?.set(a, { next: b, diff });
   return diff;
 }
 
-const windowMemo = new WeakMap<IpSet['entries'], { next: IpSet['entries']; diff: EntryDiff }>();
-
-function windowDiffOf(a: IpSet['entries'], b: IpSet['entries'], next: IpSet): EntryDiff {
-  const same = (x: IpSet['entries'][number], y: IpSet['entries'][number]): boolean => x.addr === y.addr && (x.nomatch === true) === (y.nomatch === true);
+function windowDiffOf(a: DesiredSet['entries'], b: DesiredSet['entries'], next: DesiredSet): EntryDiff {
+  const same = (x: DesiredSet['entries'][number], y: DesiredSet['entries'][number]): boolean => x.addr === y.addr && (x.nomatch === true) === (y.nomatch === true);
   let i = 0;
   while (i < a.length && i < b.length && same(a[i]!, b[i]!)) i++;
   let j = 0;
@@ -359,8 +416,8 @@ function windowDiffOf(a: IpSet['entries'], b: IpSet['entries'], next: IpSet): En
 }
 
 /** True when the kernel set holds exactly the desired entries (no allocation). */
-function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean {
-  if (verifiedSets.get(s) === observed || entriesCache.get(s) === observed) return true;
+function sameEntries(observed: ReadonlyMap<string, boolean>, s: DesiredSet, cache: PlanCache): boolean {
+  if (cache.verifiedSets.get(s) === observed || cache.entries.get(s) === observed) return true;
   if (observed.size !== s.entries.length) return false;
   for (const e of s.entries) if (observed.get(e.addr) !== (e.nomatch === true)) return false;
   return true;
@@ -371,7 +428,7 @@ function sameEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): boolean 
  * the common case (entries only added): the desired side is only turned into a set when something
  * must be removed.
  */
-export function diffEntries(observed: ReadonlyMap<string, boolean>, s: IpSet): EntryDiff {
+export function diffEntries(observed: ReadonlyMap<string, boolean>, s: DesiredSet): EntryDiff {
   const shrinkDel: string[] = []; // normal entries that go (or become nomatch)
   const shrinkAddNomatch: string[] = []; // nomatch entries that come
   const growDelNomatch: string[] = []; // nomatch entries that go (or become normal)
@@ -411,13 +468,13 @@ function neededMaxelem(count: number): number {
  * The `ipset restore` lines that create `s` with its whole content, exactly as the stage phase writes
  * them for a set the kernel does not hold (render prints them set by set, without planning).
  */
-export function createSetLines(s: IpSet): string[] {
+export function createSetLines(s: DesiredSet): string[] {
   const lines = [createLine(s.name, s, neededMaxelem(s.entries.length))];
   for (const e of s.entries) lines.push(addLine(s.name, e.addr, e.nomatch === true));
   return lines;
 }
 
-function createLine(name: string, s: IpSet, maxelem: number): string {
+function createLine(name: string, s: DesiredSet, maxelem: number): string {
   return `create ${name} ${s.type} family ${s.family} timeout 0${maxelem > DEFAULT_MAXELEM ? ` maxelem ${maxelem}` : ''}`;
 }
 
@@ -429,8 +486,11 @@ const delLine = (set: string, e: string): string => `del ${set} ${e}`;
  * {@link PlanError} when the desired state is inconsistent (a rule jumps to a chain or matches a set
  * that is not desired) or collides with a foreign object.
  */
-export function planFamily(desired: FamilyState, observed: KernelFamily, opts: PlanOptions = {}): FamilyPlan {
+export function planFamily(desired: DesiredFamily, observed: KernelFamily, ownership: Ownership, cache: PlanCache = new PlanCache(), opts: PlanOptions = {}): FamilyPlan {
   const v6 = desired.family === 'IPv6';
+  const tableName = ownership.table ?? 'filter';
+  const builtins = BUILTIN_CHAINS[tableName];
+  const marker = ownership.builtinMarker;
   const ipsetFamily = v6 ? 'inet6' : 'inet';
   const editMin = opts.editMinRules ?? 32;
   const summary: PlanSummary = {
@@ -448,37 +508,41 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
 
   // ---- validate the desired state -------------------------------------------------------------
   const desiredChains = new Map<string, readonly Rule[]>(); // chain -> rules
-  const desiredSets = new Map<string, IpSet>();
+  const desiredSets = new Map<string, DesiredSet>();
   for (const s of desired.ipsets) {
-    if (!isOwnedSet(s.name)) throw new PlanError(`desired set ${s.name} is not a Portico-owned name`);
+    if (!ownership.ownsSet(s.name)) throw new PlanError(`desired set ${s.name} is not a Portico-owned name`);
     if (s.family !== ipsetFamily) throw new PlanError(`desired set ${s.name} has family ${s.family} in the ${desired.family} state`);
     if (s.name.length > 31) throw new PlanError(`desired set ${s.name} is longer than 31 characters`);
     desiredSets.set(s.name, s);
   }
   for (const c of desired.chains) {
-    if (!isOwnedChain(c.name)) throw new PlanError(`desired chain ${c.name} is not a Portico-owned name`);
+    if (!ownership.ownsChain(c.name)) throw new PlanError(`desired chain ${c.name} is not a Portico-owned name`);
     if (desiredChains.has(c.name)) throw new PlanError(`desired chain ${c.name} appears twice`);
     desiredChains.set(c.name, c.rules);
   }
+  // A rule may jump to a chain of the caller only when that chain is desired too (other targets are
+  // built-in targets or extensions), and may match a set of the caller only when it is desired.
   const checkRefs = (where: string, rule: Rule): void => {
-    if (rule.target.kind === 'jump' && !desiredChains.has(rule.target.chain)) {
-      throw new PlanError(`${where} jumps to ${rule.target.chain}, which is not a desired chain`);
+    const t = ruleTarget(rule);
+    if (t !== undefined && ownership.ownsChain(t) && !desiredChains.has(t)) {
+      throw new PlanError(`${where} jumps to ${t}, which is not a desired chain`);
     }
-    for (const m of rule.sets ?? []) {
-      if (!desiredSets.has(m.set)) throw new PlanError(`${where} matches set ${m.set}, which is not a desired ${desired.family} set`);
+    for (const m of matchedSets(rule.args)) {
+      if (!desiredSets.has(m)) throw new PlanError(`${where} matches set ${m}, which is not a desired ${desired.family} set`);
     }
   };
   for (const c of desired.chains) {
-    const refs = chainRefs(c.rules);
-    for (const t of refs.chains) if (!desiredChains.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => r.target.kind === 'jump' && r.target.chain === t)!);
-    for (const t of refs.sets) if (!desiredSets.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => r.sets?.some((m) => m.set === t))!);
+    const refs = cache.chainRefs(c.rules);
+    for (const t of refs.chains) if (ownership.ownsChain(t) && !desiredChains.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => ruleTarget(r) === t)!);
+    for (const t of refs.sets) if (!desiredSets.has(t)) checkRefs(`a rule of ${c.name}`, c.rules.find((r) => matchedSets(r.args).includes(t))!);
   }
   for (const b of desired.builtinRules) {
     checkRefs(`a rule of ${b.chain}`, b.rule);
-    // The documented K3s cleanup (`iptables-save | grep -v KUBE-ROUTER | iptables-restore`) must take
-    // every Portico rule out of the built-in chains: each one has to carry the marker.
-    if (!ruleText(b.rule, v6).includes(OWNED_BUILTIN_MARKER)) {
-      throw new PlanError(`built-in rule in ${b.chain} does not contain ${OWNED_BUILTIN_MARKER}: ${ruleText(b.rule, v6)}`);
+    if (!(builtins as readonly string[]).includes(b.chain)) throw new PlanError(`${b.chain} is not a built-in chain of the ${tableName} table`);
+    // The caller's rules in built-in chains are found again (and removed by a `grep -v MARKER`
+    // cleanup) by their marker: each one has to carry it.
+    if (!cache.text(b.rule).includes(marker)) {
+      throw new PlanError(`built-in rule in ${b.chain} does not contain ${marker}: ${cache.text(b.rule)}`);
     }
   }
 
@@ -501,10 +565,10 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     const maxelem = neededMaxelem(s.entries.length);
     const capacityOk = o !== undefined && Number(o.options.get('maxelem') ?? DEFAULT_MAXELEM) >= s.entries.length;
     const typeOk = o !== undefined && o.type === s.type;
-    const prev = o ? fromDesired.get(o.entries) : undefined;
-    if (o && typeOk && capacityOk && (prev ? prev === s || sameList(prev, s) : sameEntries(o.entries, s))) {
-      verifiedSets.set(s, o.entries);
-      fromDesired.set(o.entries, s);
+    const prev = o ? cache.fromDesired.get(o.entries) : undefined;
+    if (o && typeOk && capacityOk && (prev ? prev === s || sameList(prev, s) : sameEntries(o.entries, s, cache))) {
+      cache.verifiedSets.set(s, o.entries);
+      cache.fromDesired.set(o.entries, s);
       afterSets.set(s.name, o);
       continue;
     }
@@ -513,20 +577,20 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       pushAll(stage, createSetLines(s));
       created.push(s.name);
       summary.setsCreated++;
-      const entries = desiredEntries(s);
-      verifiedSets.set(s, entries);
-      fromDesired.set(entries, s);
+      const entries = cache.desiredEntries(s);
+      cache.verifiedSets.set(s, entries);
+      cache.fromDesired.set(entries, s);
       afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
       continue;
     }
     summary.setsUpdated++;
-    const d = prev ? windowDiff(prev, s) : diffEntries(o.entries, s);
+    const d = prev ? windowDiff(prev, s, cache.window) : diffEntries(o.entries, s);
     // The entries the set holds after the shrink: everything but the normal entries that go, plus the
     // nomatch entries that come.
     const midSize = o.entries.size - d.shrinkDel.length + d.shrinkAddNomatch.length;
     const shrinkLines = d.shrinkDel.length + d.shrinkAddNomatch.length;
     if (!typeOk || !capacityOk || (shrinkLines > 16 && shrinkLines > midSize)) {
-      const tmp = tmpSetFor(s.name);
+      const tmp = tmpSetName(s.name);
       if (observed.sets.has(tmp)) stage.push(`destroy ${tmp}`);
       stage.push(createLine(tmp, s, maxelem));
       const gone = new Set(d.shrinkDel);
@@ -552,8 +616,8 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       [...d.shrinkAddNomatch.map((e) => [e, true] as const), ...d.growAdd.map((e) => [e, false] as const)],
       [...d.shrinkDel, ...d.growDelNomatch],
     );
-    verifiedSets.set(s, entries);
-    fromDesired.set(entries, s);
+    cache.verifiedSets.set(s, entries);
+    cache.fromDesired.set(entries, s);
     afterSets.set(s.name, { name: s.name, type: s.type, family: s.family, options, entries });
   }
 
@@ -571,26 +635,26 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   const foreignChainRefs = new Map<string, string>(); // owned chain -> referencing chain
   const foreignSetRefs = new Map<string, string>(); // owned set -> referencing chain
   for (const c of table.chains.values()) {
-    if (isOwnedChain(c.name)) continue;
-    const builtin = (BUILTIN_CHAINS as readonly string[]).includes(c.name);
+    if (ownership.ownsChain(c.name)) continue;
+    const builtin = builtins.includes(c.name);
     for (const r of c.rules) {
-      if (builtin && r.includes(OWNED_BUILTIN_MARKER)) continue; // Portico's own built-in rules (replaced below)
+      if (builtin && r.includes(marker)) continue; // Portico's own built-in rules (replaced below)
       const t = jumpTarget(r);
-      if (t && isOwnedChain(t)) foreignChainRefs.set(t, c.name);
-      for (const s of referencedSets(r)) if (isOwnedSet(s) || TMP_SET.test(s)) foreignSetRefs.set(s, c.name);
+      if (t && ownership.ownsChain(t)) foreignChainRefs.set(t, c.name);
+      for (const s of referencedSets(r)) if (ownership.ownsSet(s) || TMP_SET_PATTERN.test(s)) foreignSetRefs.set(s, c.name);
     }
   }
 
   for (const [name, rules] of desiredChains) {
     const o = table.chains.get(name);
     // Skip by identity: this rules array was already found equal to (or written as) this kernel chain.
-    if (o && verifiedChains.get(rules) === o) {
+    if (o && cache.verifiedChains.get(rules) === o) {
       afterChains.set(name, o);
       continue;
     }
-    const want = chainTexts(rules, v6);
+    const want = cache.chainTexts(rules);
     const written: ObservedChain = { name, policy: '-', rules: want.slice() };
-    verifiedChains.set(rules, written);
+    cache.verifiedChains.set(rules, written);
     afterChains.set(name, written);
     if (!o) {
       declare.push(`:${name} - [0:0]`);
@@ -599,13 +663,13 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       continue;
     }
     if (o.policy !== '-') throw new PlanError(`desired chain ${name} is a built-in chain`);
-    if (sameRules(o.rules, want, v6)) {
-      verifiedChains.set(rules, o);
+    if (cache.sameRules(o.rules, want, v6)) {
+      cache.verifiedChains.set(rules, o);
       afterChains.set(name, o);
       continue;
     }
     if (want.length >= editMin) {
-      const e = editScript(o.rules, want, v6);
+      const e = editScript(o.rules, want, v6, (t, ipv6) => cache.key(t, ipv6));
       if ((e.deletes.length + e.inserts.length) * 3 <= want.length) {
         for (const d of e.deletes) edits.push(`-D ${name} ${d}`);
         for (const ins of e.inserts) edits.push(`-I ${name} ${ins.pos} ${ins.text}`);
@@ -618,7 +682,7 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     summary.chainsRewritten++;
   }
 
-  const stale = [...table.chains.values()].filter((c) => isOwnedChain(c.name) && !desiredChains.has(c.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const stale = [...table.chains.values()].filter((c) => ownership.ownsChain(c.name) && !desiredChains.has(c.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const c of stale) {
     const ref = foreignChainRefs.get(c.name);
     if (ref) {
@@ -634,29 +698,29 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
   }
 
   // ---- built-in chains: Portico's rules at their positions, once ---------------------------------
-  for (const chain of BUILTIN_CHAINS) {
+  for (const chain of builtins) {
     const o = table.chains.get(chain);
     const cur = o?.rules ?? [];
-    const foreign = cur.filter((r) => !r.includes(OWNED_BUILTIN_MARKER));
-    const wantFirst = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'first').map((b) => ruleText(b.rule, v6));
-    const wantAfter = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'after-last-kube').map((b) => ruleText(b.rule, v6));
+    const foreign = cur.filter((r) => !r.includes(marker));
+    const wantFirst = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'first').map((b) => cache.text(b.rule));
+    const wantAfter = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'after-last-marked').map((b) => cache.text(b.rule));
     const target = [...wantFirst, ...foreign];
     if (wantAfter.length) {
       let last = -1;
       target.forEach((r, i) => {
-        if (r.includes('KUBE')) last = i;
+        if (r.includes(ownership.afterMarker)) last = i;
       });
       const tail = target.splice(last + 1);
       pushAll(pushAll(target, wantAfter), tail);
     }
     afterChains.set(chain, { name: chain, policy: o?.policy ?? 'ACCEPT', rules: target });
-    if (sameRules(cur, target, v6)) {
+    if (cache.sameRules(cur, target, v6)) {
       if (o) afterChains.set(chain, o);
       continue;
     }
     // Delete every Portico rule (each copy), then insert the wanted ones at their final positions.
     for (const r of cur) {
-      if (r.includes(OWNED_BUILTIN_MARKER)) {
+      if (r.includes(marker)) {
         builtinOps.push(`-D ${chain} ${r}`);
         summary.builtinRulesChanged++;
       }
@@ -669,23 +733,23 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
       }
     });
   }
-  for (const c of table.chains.values()) if (!afterChains.has(c.name) && !(isOwnedChain(c.name) && !desiredChains.has(c.name))) afterChains.set(c.name, c);
+  for (const c of table.chains.values()) if (!afterChains.has(c.name) && !(ownership.ownsChain(c.name) && !desiredChains.has(c.name))) afterChains.set(c.name, c);
   // Keep iptables-save-like order: built-ins first, then the rest by name.
   const orderedAfter = new Map<string, ObservedChain>();
-  for (const b of BUILTIN_CHAINS) {
+  for (const b of builtins) {
     const c = afterChains.get(b);
     if (c && (table.chains.has(b) || c.rules.length > 0)) orderedAfter.set(b, c);
   }
-  for (const n of [...afterChains.keys()].sort()) if (!orderedAfter.has(n) && !(BUILTIN_CHAINS as readonly string[]).includes(n)) orderedAfter.set(n, afterChains.get(n)!);
+  for (const n of [...afterChains.keys()].sort()) if (!orderedAfter.has(n) && !builtins.includes(n)) orderedAfter.set(n, afterChains.get(n)!);
 
   const body = [...declare, ...builtinOps, ...edits, ...appends, ...deletes];
-  const iptables = body.length ? ['*filter', ...body, 'COMMIT', ''].join('\n') : '';
+  const iptables = body.length ? [`*${tableName}`, ...body, 'COMMIT', ''].join('\n') : '';
 
   // ---- stale sets (after the rules that used them are gone) -------------------------------------
   for (const [name] of familySets) {
     if (desiredSets.has(name) || tmpSets.includes(name)) continue;
-    const owned = isOwnedSet(name);
-    const leftoverTmp = TMP_SET.test(name);
+    const owned = ownership.ownsSet(name);
+    const leftoverTmp = TMP_SET_PATTERN.test(name);
     if (!owned && !leftoverTmp) continue;
     const ref = foreignSetRefs.get(name);
     if (ref) {
@@ -697,11 +761,12 @@ export function planFamily(desired: FamilyState, observed: KernelFamily, opts: P
     if (owned) summary.setsDestroyed++;
   }
   for (const [name, s] of familySets) {
-    if (!afterSets.has(name) && !isOwnedSet(name) && !TMP_SET.test(name)) afterSets.set(name, s);
+    if (!afterSets.has(name) && !ownership.ownsSet(name) && !TMP_SET_PATTERN.test(name)) afterSets.set(name, s);
   }
 
   return {
     family: desired.family,
+    tableName,
     stage,
     created,
     shrink,
@@ -738,4 +803,35 @@ export function planText(p: FamilyPlan): string {
     .join(' ');
   out.push(`# ${p.family} summary ${s || 'unchanged'}`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * A planner for one caller (one {@link Ownership}) with its memo: plans of successive syncs reuse
+ * the work of earlier ones through object identity. The memo is this object's, never module state:
+ * two planners share nothing, and {@link reset} forgets everything.
+ */
+export class KernelPlanner {
+  readonly ownership: Ownership;
+  readonly #opts: PlanOptions;
+  #cache = new PlanCache();
+
+  constructor(ownership: Ownership, opts: PlanOptions = {}) {
+    this.ownership = ownership;
+    this.#opts = opts;
+  }
+
+  /** Plans one family: see {@link planFamily}. */
+  plan(desired: DesiredFamily, observed: KernelFamily): FamilyPlan {
+    return planFamily(desired, observed, this.ownership, this.#cache, this.#opts);
+  }
+
+  /** A rule's text as the plans print it (memoized). */
+  ruleText(rule: Rule): string {
+    return this.#cache.text(rule);
+  }
+
+  /** Forgets every memoized result. */
+  reset(): void {
+    this.#cache = new PlanCache();
+  }
 }

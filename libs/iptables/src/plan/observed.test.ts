@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFilterTable, parseIpsetSave, ParseError, splitArgs } from './observed.ts';
-import { ruleKey } from './normalize.ts';
+import { parseObservedSets as parseIpsetSave, parseObservedTable as parseFilterTable, ParseError } from './observed.ts';
+import { splitWords as splitArgs } from '../tokens.ts';
+import { ruleKey } from './rule-key.ts';
 
 describe('parseFilterTable', () => {
   it('reads the filter table only, with counters, comments and other tables ignored', () => {

@@ -1,5 +1,5 @@
-import { limitRateText } from '@portico/netpol';
-import { splitArgs } from './observed.ts';
+import { limitRateText } from '../limit-text.ts';
+import { splitWords } from '../tokens.ts';
 
 /**
  * A semantic key for one rule's arguments, so that a rule as rendered and the same rule as
@@ -19,7 +19,7 @@ import { splitArgs } from './observed.ts';
  *   `REJECT` gets its default `--reject-with` for the family.
  */
 export function ruleKey(args: string, ipv6: boolean): string {
-  const words = splitArgs(args);
+  const words = splitWords(args);
   const header = new Map<string, string>();
   const modules: { name: string; opts: string[][] }[] = [];
   let target: { name: string; opts: string[][] } | undefined;

@@ -1,14 +1,19 @@
-import type { Family } from '@portico/netpol';
-import { type Runner } from '@portico/iptables';
-import { detectBackend } from '@portico/iptables/adapter';
-import { parseFilterTable, parseIpsetSave, type ObservedSet, type ObservedTable } from './observed.ts';
-import type { KernelFamily } from './plan.ts';
+import type { IPFamily } from '@portico/ip-selection';
+import type { TableName } from '../model.ts';
+import { parseObservedSets, parseObservedTable, type ObservedSet, type ObservedTable } from '../plan/observed.ts';
+import type { PlanWriter } from '../plan/execute.ts';
+import type { KernelFamily } from '../plan/planner.ts';
+import type { Runner } from '../runner.ts';
+import { failedLineOf } from './apply.ts';
+import { detectBackend } from './probe.ts';
+
+type Family = IPFamily;
 
 /**
- * The agent's only door to the kernel: reads (`iptables-save -t filter`, `ipset save`) and writes
- * (`iptables-restore --noflush`, `ipset restore`), all through a {@link Runner} of @portico/iptables. Every write
- * is counted (invocations and bytes of input) so that metrics, tests and the benchmark can prove that
- * an unchanged state writes nothing.
+ * A component's only door to the kernel for planned changes: reads (`iptables-save -t TABLE`,
+ * `ipset save`) and writes (`iptables-restore --noflush`, `ipset restore`), all through a
+ * {@link Runner}. Every write is counted (invocations and bytes of input) so that metrics, tests and
+ * the benchmark can prove that an unchanged state writes nothing.
  */
 
 /**
@@ -63,17 +68,16 @@ export class KernelError extends Error {
   /** 1-based input line the tool reported as failing, when it said so. */
   readonly failedLine: number | undefined;
   constructor(command: string, code: number, stderr: string) {
-    const line = /(?:Error in line|line) (\d+)/i.exec(stderr);
     super(`${command} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' / ') || '(no output)'}`);
     this.name = 'KernelError';
     this.command = command;
     this.code = code;
     this.stderr = stderr;
-    this.failedLine = line ? Number(line[1]) : undefined;
+    this.failedLine = failedLineOf(stderr);
   }
 }
 
-export class Kernel {
+export class Kernel implements PlanWriter {
   readonly #runner: Runner;
   readonly #tools: Tools;
   #observer: KernelObserver;
@@ -109,13 +113,13 @@ export class Kernel {
     return this.#tools;
   }
 
-  async readTable(family: Family): Promise<ObservedTable> {
+  async readTable(family: Family, table: TableName = 'filter'): Promise<ObservedTable> {
     const cmd = this.#tools.save(family);
     const t0 = performance.now();
-    const r = await this.#runner.run(cmd, ['-t', 'filter']);
+    const r = await this.#runner.run(cmd, ['-t', table]);
     this.#observer.onSave?.('iptables', family, (performance.now() - t0) / 1000);
-    if (r.code !== 0) throw new KernelError(`${cmd} -t filter`, r.code, r.stderr);
-    return parseFilterTable(r.stdout, cmd);
+    if (r.code !== 0) throw new KernelError(`${cmd} -t ${table}`, r.code, r.stderr);
+    return parseObservedTable(r.stdout, cmd, table);
   }
 
   async readSets(): Promise<Map<string, ObservedSet>> {
@@ -123,14 +127,14 @@ export class Kernel {
     const r = await this.#runner.run(this.#tools.ipset, ['save']);
     this.#observer.onSave?.('ipset', undefined, (performance.now() - t0) / 1000);
     if (r.code !== 0) throw new KernelError('ipset save', r.code, r.stderr);
-    return parseIpsetSave(r.stdout);
+    return parseObservedSets(r.stdout);
   }
 
-  /** Reads the filter tables of `families` and all sets. */
-  async read(families: readonly Family[]): Promise<KernelFamily[]> {
+  /** Reads `table` (default filter) of `families` and all sets. */
+  async read(families: readonly Family[], table: TableName = 'filter'): Promise<KernelFamily[]> {
     const sets = await this.readSets();
     const out: KernelFamily[] = [];
-    for (const family of families) out.push({ family, table: await this.readTable(family), sets });
+    for (const family of families) out.push({ family, table: await this.readTable(family, table), sets });
     return out;
   }
 

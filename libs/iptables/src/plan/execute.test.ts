@@ -1,14 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyFamilyPlan } from './apply.ts';
-import { failed, ok, RecordingRunner, type RecordedCall } from '@portico/iptables';
-import { Kernel, toolsFor } from './kernel.ts';
-import type { FamilyPlan } from './plan.ts';
+import { applyFamilyPlan } from './execute.ts';
+import { failed, ok, RecordingRunner, type RecordedCall } from '../runner.ts';
+import { Kernel, toolsFor } from '../adapter/kernel.ts';
+import type { FamilyPlan } from './planner.ts';
 
 /** A plan exercising every phase (content is opaque to the executor). */
 function plan(over: Partial<FamilyPlan> = {}): FamilyPlan {
   return {
     family: 'IPv4',
+    tableName: 'filter',
     stage: ['create NEW hash:ip family inet timeout 0', 'add NEW 10.0.0.1', 'create TMP-A hash:ip family inet timeout 0'],
     created: ['NEW', 'TMP-A'],
     shrink: [
