@@ -1,9 +1,9 @@
 import type { IPFamily } from '@portico/ip-selection';
-import { type BackendDecision, type RestoreTable, type Runner } from '@portico/iptables';
+import { addedRuleCount, type BackendDecision, type Runner } from '@portico/iptables';
 import { iptablesRestore, iptablesSave } from '@portico/iptables/adapter';
 import type { Logger } from '@portico/service-kit';
 import type { ForwarderConfig } from './config.ts';
-import { chainRules, destinationsOf, familiesOf, planRestore, planText, ruleCount } from './rules.ts';
+import { chainRules, destinationsOf, familiesOf, planRestore } from './rules.ts';
 import { forwardingSysctl, type SysctlReader } from './sysctl.ts';
 
 /**
@@ -53,14 +53,14 @@ export function familiesWithoutRanges(cfg: ForwarderConfig, families: readonly I
 /**
  * `render`: the restore input per family for a namespace without Portico rules (jumps included),
  * as `#`-commented blocks that can be fed to `iptables-restore --noflush` / `ip6tables-restore
- * --noflush`. On a re-apply the jumps already present are left out (see planRestore).
+ * --noflush`. On a re-apply only what differs is written (see planRestore).
  */
 export function renderForwarder(cfg: ForwarderConfig, families: readonly IPFamily[], skipped: readonly SkippedFamily[]): string {
   let out = '';
   for (const family of families) {
     const tool = family === 'IPv4' ? 'iptables-restore' : 'ip6tables-restore';
     out += `# ${family}: input of \`${tool} --noflush\`\n`;
-    out += planText(planRestore(cfg, family));
+    out += planRestore(cfg, family);
   }
   for (const s of skipped) out += `# ${skippedText(s)}\n`;
   return out;
@@ -108,16 +108,16 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
   const backend = decision.backend;
   log.info({ event: 'backendSelected', mode: backend.mode, reason: backend.reason }, `iptables ${backend.mode} backend: ${backend.reason}`);
 
-  const plans: { family: IPFamily; tables: RestoreTable[] }[] = [];
+  const plans: { family: IPFamily; input: string }[] = [];
   for (const family of families) {
     const cmds = backend.commands[family];
     try {
-      const { ruleset } = await iptablesSave(deps.runner, cmds);
-      const tables = planRestore(cfg, family, ruleset);
-      await iptablesRestore(deps.runner, cmds, tables, { test: true });
-      plans.push({ family, tables });
+      const { text } = await iptablesSave(deps.runner, cmds);
+      const input = planRestore(cfg, family, text);
+      if (input !== '') await iptablesRestore(deps.runner, cmds, input, { test: true });
+      plans.push({ family, input });
     } catch (err) {
-      if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input: planText(planRestore(cfg, family)) }, 'rules that could not be prepared');
+      if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input: planRestore(cfg, family) }, 'rules that could not be prepared');
       log.error({ err, op: 'plan', family }, `cannot prepare the ${family} rules; nothing applied`);
       return { ok: false, reason: `${family}: ${err instanceof Error ? err.message : String(err)}` };
     }
@@ -125,15 +125,16 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
   for (const plan of plans) {
     const { family } = plan;
     const cmds = backend.commands[family];
-    let tables = plan.tables;
+    let input = plan.input;
     for (let attempt = 1; ; attempt++) {
-      if (log.isLevelEnabled('debug')) log.debug({ event: 'restoreInput', family, attempt, input: planText(tables) }, `${cmds.restore} input`);
+      if (input === '') break;
+      if (log.isLevelEnabled('debug')) log.debug({ event: 'restoreInput', family, attempt, input }, `${cmds.restore} input`);
       try {
-        await iptablesRestore(deps.runner, cmds, tables);
+        await iptablesRestore(deps.runner, cmds, input);
         break;
       } catch (err) {
         if (attempt >= RESTORE_ATTEMPTS) {
-          if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input: planText(tables) }, `${cmds.restore} input that failed`);
+          if (log.isLevelEnabled('debug')) log.debug({ event: 'failedInput', family, input }, `${cmds.restore} input that failed`);
           log.error({ err, op: 'restore', family, attempt }, `${cmds.restore} failed`);
           return { ok: false, reason: `${family}: ${err instanceof Error ? err.message : String(err)}` };
         }
@@ -142,7 +143,7 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
         log.warn({ err, op: 'restore', family, attempt }, `${cmds.restore} failed; re-reading and retrying`);
         await new Promise((r) => setTimeout(r, deps.retryDelayMs ?? 200));
         try {
-          tables = planRestore(cfg, family, (await iptablesSave(deps.runner, cmds)).ruleset);
+          input = planRestore(cfg, family, (await iptablesSave(deps.runner, cmds)).text);
         } catch (readErr) {
           log.error({ err: readErr, op: 'plan', family }, `cannot re-read the ${family} rules`);
           return { ok: false, reason: `${family}: ${readErr instanceof Error ? readErr.message : String(readErr)}` };
@@ -150,7 +151,8 @@ export async function applyForwarding(cfg: ForwarderConfig, deps: ApplyDeps): Pr
       }
     }
     const own = chainRules(cfg, family);
-    log.info({ event: 'rulesApplied', family, command: cmds.restore, rulesWritten: ruleCount(tables), chainRules: own.nat.ops.length + own.filter.ops.length }, `${family} rules applied in one ${cmds.restore}`);
+    if (input === '') log.info({ event: 'rulesUnchanged', family, chainRules: own.nat.ops.length + own.filter.ops.length }, `${family} rules already in place; nothing written`);
+    else log.info({ event: 'rulesApplied', family, command: cmds.restore, rulesWritten: addedRuleCount(input), chainRules: own.nat.ops.length + own.filter.ops.length }, `${family} rules applied in one ${cmds.restore}`);
   }
   return { ok: true, families, skipped };
 }

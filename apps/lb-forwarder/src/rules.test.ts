@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { expectGolden } from '@portico/testing';
-import { parseSave, renderRestore, renderSave, type Ruleset, type Table } from '@portico/iptables';
+import { renderRestore, renderSave, type Table } from '@portico/iptables';
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';
-import { chainNames, chainRules, familiesOf, planRestore, planText } from './rules.ts';
+import { chainNames, chainRules, familiesOf, jumpComment, planRestore } from './rules.ts';
 
 const golden = (name: string): string => join(import.meta.dirname, '..', 'testdata', `${name}.golden`);
 
@@ -24,7 +24,7 @@ const cases: { name: string; env: Record<string, string> }[] = [
 for (const c of cases) {
   test(`rules for a fresh namespace match golden ${c.name}`, () => {
     const conf = cfg(c.env);
-    const text = familiesOf(conf).map((f) => `# ${f}\n${planText(planRestore(conf, f))}`).join('');
+    const text = familiesOf(conf).map((f) => `# ${f}\n${planRestore(conf, f)}`).join('');
     expectGolden(golden(c.name), text);
   });
 }
@@ -41,33 +41,44 @@ test('two destinations of one family: the last one is matched first (klipper-lb 
   assert.match(renderRestore([filter]), /-d fd00:43::10\/128 .* -j DROP\n.*-d fd00:43::11\/128 .* -j DROP/, 'DROP rules appended in list order');
 });
 
-/** What iptables-save shows after a plan was applied to a fresh namespace (nat + filter). */
-function stateAfterFresh(conf: ForwarderConfig): Ruleset {
-  const plan = planRestore(conf, 'IPv4');
+/** What iptables-save shows after a fresh apply (nat + filter): own chains filled, jumps at position 1. */
+function stateAfterFresh(conf: ForwarderConfig): string {
+  const n = chainNames(conf);
+  const comment = jumpComment(conf);
+  const jumpTo = (chain: string): { comment: string; args: string[] } => ({ comment, args: ['-j', chain] });
+  const { nat, filter } = chainRules(conf, 'IPv4');
   const tables: Table[] = [];
-  for (const t of plan) {
+  for (const [t, jumps] of [[nat, { PREROUTING: n.dnat, POSTROUTING: n.masq }], [filter, { FORWARD: n.forward }]] as const) {
     const builtins = t.table === 'nat' ? ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] : ['INPUT', 'FORWARD', 'OUTPUT'];
-    const chains = [...builtins.map((name) => ({ name, policy: 'ACCEPT' as const, rules: [] as { args: readonly string[]; comment?: string }[] })), ...t.chains.map((c) => ({ name: c.name, rules: [] as { args: readonly string[]; comment?: string }[] }))];
-    for (const op of t.ops) {
-      if (op.kind === 'append' || op.kind === 'insert') chains.find((c) => c.name === op.chain)!.rules.push(op.rule);
-    }
-    tables.push({ name: t.table, chains });
+    tables.push({
+      name: t.table,
+      chains: [
+        ...builtins.map((name) => ({ name, policy: 'ACCEPT' as const, rules: name in jumps ? [jumpTo((jumps as Record<string, string>)[name]!)] : [] })),
+        ...t.chains.map((c) => ({ name: c.name, rules: t.ops.flatMap((o) => (o.kind === 'append' && o.chain === c.name ? [o.rule] : [])) })),
+      ],
+    });
   }
-  return parseSave(renderSave(tables));
+  return renderSave(tables);
 }
 
-test('re-planning on the state a first apply left: chains refilled, no jump inserted again', () => {
+test('re-planning on the state a first apply left writes nothing (the planner finds every chain and jump in place)', () => {
   const conf = cfg(cases[0]!.env);
-  const again = planText(planRestore(conf, 'IPv4', stateAfterFresh(conf)));
-  assert.doesNotMatch(again, /^-I /m);
-  assert.doesNotMatch(again, /^-D /m);
-  assert.match(again, /^:PORTICO-LB-DNAT-TCP-80 - \[0:0\]$/m, 'own chains declared: flushed and refilled');
-  assert.equal(again.split('\n').filter((l) => l.startsWith('-A ')).length, 4, 'DNAT, MASQUERADE, ACCEPT, DROP');
+  assert.equal(planRestore(conf, 'IPv4', stateAfterFresh(conf)), '');
+});
+
+test('a chain someone emptied is refilled, and only that chain', () => {
+  const conf = cfg(cases[0]!.env);
+  const state = stateAfterFresh(conf).replace(/^-A PORTICO-LB-FWD-TCP-80 .*\n/gm, '');
+  const again = planRestore(conf, 'IPv4', state);
+  assert.deepEqual(
+    again.split('\n').filter((l) => /^[-:]/.test(l)),
+    [':PORTICO-LB-FWD-TCP-80 - [0:0]', '-A PORTICO-LB-FWD-TCP-80 -p tcp -m tcp --dport 80 -j ACCEPT', '-A PORTICO-LB-FWD-TCP-80 -d 10.43.0.10/32 -p tcp -m tcp --dport 80 -j DROP'],
+  );
 });
 
 test('duplicate or outdated jumps (an older comment, a klipper-like duplicate) are deleted, one kept', () => {
   const conf = cfg(cases[0]!.env);
-  const state = parseSave(`*nat
+  const state = `*nat
 :PREROUTING ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :PORTICO-LB-DNAT-TCP-80 - [0:0]
@@ -78,11 +89,14 @@ test('duplicate or outdated jumps (an older comment, a klipper-like duplicate) a
 -A PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80
 -A POSTROUTING -m comment --comment "old text" -j PORTICO-LB-MASQ-TCP-80
 COMMIT
-`);
-  const nat = planText([planRestore(conf, 'IPv4', state)[0]!]);
+`;
+  const nat = planRestore(conf, 'IPv4', state).split('COMMIT')[0]!;
   const tail = nat.split('\n').filter((l) => /^-[ID] /.test(l));
+  // Every jump to an own chain is the container's: all are deleted, one is inserted at position 1.
   assert.deepEqual(tail, [
     '-D PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80',
+    '-D PREROUTING -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80',
+    '-I PREROUTING 1 -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-DNAT-TCP-80',
     '-D POSTROUTING -m comment --comment "old text" -j PORTICO-LB-MASQ-TCP-80',
     '-I POSTROUTING 1 -m comment --comment "lb-forwarder TCP/80" -j PORTICO-LB-MASQ-TCP-80',
   ]);
@@ -92,7 +106,7 @@ test('other containers of the same pod are not touched (their chains and jumps s
   const tcp = cfg(cases[0]!.env);
   const udp = cfg({ ...cases[0]!.env, DEST_PROTO: 'UDP' });
   const afterTcp = stateAfterFresh(tcp);
-  const planUdp = planText(planRestore(udp, 'IPv4', afterTcp));
+  const planUdp = planRestore(udp, 'IPv4', afterTcp);
   assert.doesNotMatch(planUdp, /TCP-80/);
   assert.match(planUdp, /^-I PREROUTING 1 .*-j PORTICO-LB-DNAT-UDP-80$/m);
 });

@@ -1,5 +1,17 @@
 import type { IPAddress, IPFamily } from '@portico/ip-selection';
-import { findChain, findTable, renderRestore, ruleTarget, type RestoreOp, type RestoreTable, type Rule, type Ruleset, type TableName } from '@portico/iptables';
+import {
+  commentMatch,
+  KernelPlanner,
+  parseObservedTable,
+  renderRuleWords,
+  type DesiredChain,
+  type DesiredFamily,
+  type Ownership,
+  type RestoreOp,
+  type RestoreTable,
+  type Rule,
+  type TableName,
+} from '@portico/iptables';
 import type { ForwarderConfig } from './config.ts';
 
 /**
@@ -16,9 +28,11 @@ import type { ForwarderConfig } from './config.ts';
  * | nat    | `PORTICO-LB-MASQ-<PROTO>-<SRC_PORT>` | POSTROUTING, position 1 | `-d D -p proto -j MASQUERADE` per destination |
  * | filter | `PORTICO-LB-FWD-<PROTO>-<SRC_PORT>`  | FORWARD, position 1    | `-s R -p proto --dport DEST_PORT -j ACCEPT` per source range, then `-d D -p proto --dport DEST_PORT -j DROP` per destination |
  *
- * Every apply declares the three chains (`:NAME - [0:0]` flushes and refills them atomically under
- * `iptables-restore --noflush`) and inserts a jump only when the built-in chain lacks it, so a
- * restart in the same namespace leaves exactly the same rules (idempotent). Both tables go in one
+ * The kernel layer's planner (@portico/iptables, docs/iptables.md) turns these chains and jumps plus
+ * what the namespace holds into the change: a chain whose rules differ is re-declared (`:NAME - [0:0]`
+ * flushes and refills it atomically under `iptables-restore --noflush`), a jump missing from position
+ * 1 is (re)inserted there, duplicate or outdated jumps to an own chain are deleted, and a restart in
+ * the same namespace with the same configuration writes nothing (idempotent). Both tables go in one
  * restore per family.
  *
  * Order within a chain follows what klipper-lb ends up with: its DNAT and MASQUERADE rules are
@@ -100,44 +114,37 @@ export function chainRules(cfg: ForwarderConfig, family: IPFamily): { readonly n
   };
 }
 
-function sameRule(a: Rule, b: Rule): boolean {
-  return a.comment === b.comment && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i]);
+/**
+ * What this container owns in `table`: its chains there, and every rule of a built-in chain that
+ * jumps to one of them (its own jumps carry its comment; a duplicate or an older one is replaced).
+ */
+function ownership(cfg: ForwarderConfig, table: 'nat' | 'filter'): Ownership {
+  const n = chainNames(cfg);
+  const own = table === 'nat' ? [n.dnat, n.masq] : [n.forward];
+  const marker = renderRuleWords({ args: commentMatch(jumpComment(cfg)) });
+  return { table, ownsChain: (c) => own.includes(c), ownsSet: () => false, builtinMarker: marker, afterMarker: marker, jumpsAreOwned: true };
+}
+
+/** The desired chains and jumps of `table` for the planner. */
+function desiredOf(cfg: ForwarderConfig, family: IPFamily, block: RestoreTable): DesiredFamily {
+  const chains: DesiredChain[] = block.chains.map((c) => ({ name: c.name, rules: block.ops.flatMap((o) => (o.kind === 'append' && o.chain === c.name ? [o.rule] : [])) }));
+  const builtinRules = jumps(cfg)
+    .filter((j) => j.table === block.table)
+    .map((j) => ({ chain: j.from, placement: 'first' as const, rule: j.rule }));
+  return { family, ipsets: [], chains, builtinRules };
 }
 
 /**
- * The restore input for `family` given what the namespace holds now (`existing`, parsed
- * `iptables-save`; `undefined` or empty for a fresh namespace): own chains declared and refilled;
- * a jump inserted at position 1 only where the built-in chain has none; extra or outdated jumps to
- * an own chain (a duplicate, an older comment) deleted.
+ * The restore input for `family` given what the namespace holds now (`existing`, the text of
+ * `iptables-save`; `undefined` or empty for a fresh namespace), from the kernel layer's planner: ''
+ * when the namespace already holds exactly these chains and jumps.
  */
-export function planRestore(cfg: ForwarderConfig, family: IPFamily, existing?: Ruleset): RestoreTable[] {
-  const { nat, filter } = chainRules(cfg, family);
-  const extra: Record<'nat' | 'filter', RestoreOp[]> = { nat: [], filter: [] };
-  for (const j of jumps(cfg)) {
-    const target = ruleTarget(j.rule);
-    const current = findChain(existing ? findTable(existing, j.table) : undefined, j.from)?.rules.filter((r) => ruleTarget(r) === target) ?? [];
-    let kept = false;
-    for (const r of current) {
-      if (!kept && sameRule(r, j.rule)) {
-        kept = true;
-        continue;
-      }
-      extra[j.table as 'nat' | 'filter'].push({ kind: 'delete', chain: j.from, rule: { args: r.args, ...(r.comment !== undefined ? { comment: r.comment } : {}) } });
-    }
-    if (!kept) extra[j.table as 'nat' | 'filter'].push({ kind: 'insert', chain: j.from, position: 1, rule: j.rule });
+export function planRestore(cfg: ForwarderConfig, family: IPFamily, existing?: string): string {
+  const blocks = chainRules(cfg, family);
+  let out = '';
+  for (const table of ['nat', 'filter'] as const) {
+    const observed = { family, table: parseObservedTable(existing ?? '', 'iptables-save', table), sets: new Map() };
+    out += new KernelPlanner(ownership(cfg, table)).plan(desiredOf(cfg, family, blocks[table]), observed).iptables;
   }
-  return [
-    { ...nat, ops: [...nat.ops, ...extra.nat] },
-    { ...filter, ops: [...filter.ops, ...extra.filter] },
-  ];
-}
-
-/** Number of rules (appends and inserts) a plan writes; for logs. */
-export function ruleCount(tables: readonly RestoreTable[]): number {
-  return tables.reduce((n, t) => n + t.ops.filter((o) => o.kind === 'append' || o.kind === 'insert').length, 0);
-}
-
-/** The restore input text of a plan. */
-export function planText(tables: readonly RestoreTable[]): string {
-  return renderRestore(tables);
+  return out;
 }

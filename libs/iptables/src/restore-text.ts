@@ -136,3 +136,10 @@ export function renderSave(ruleset: Ruleset | readonly Table[], opts: RenderOpti
   }
   return out;
 }
+
+/** Number of rules a restore input adds (`-A` and `-I` lines); for logs. */
+export function addedRuleCount(input: string): number {
+  let n = 0;
+  for (const line of input.split('\n')) if (/^(\[\d+:\d+\] )?-[AI] /.test(line)) n++;
+  return n;
+}

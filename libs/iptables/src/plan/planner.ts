@@ -180,6 +180,12 @@ export interface Ownership {
   readonly builtinMarker: string;
   /** `after-last-marked` rules go after the last built-in chain rule containing this text. */
   readonly afterMarker: string;
+  /**
+   * A rule of a built-in chain that jumps to an owned chain is the caller's too, marker or not (a
+   * duplicate, or one written with an older comment): the plan replaces it. @default false (such a
+   * rule is foreign: kept, and it keeps the chain it jumps to from being deleted)
+   */
+  readonly jumpsAreOwned?: boolean;
 }
 
 /**
@@ -491,6 +497,13 @@ export function planFamily(desired: DesiredFamily, observed: KernelFamily, owner
   const tableName = ownership.table ?? 'filter';
   const builtins = BUILTIN_CHAINS[tableName];
   const marker = ownership.builtinMarker;
+  /** A rule of a built-in chain that belongs to the caller (replaced or removed by the plan). */
+  const ownedBuiltin = (text: string): boolean => {
+    if (text.includes(marker)) return true;
+    if (!ownership.jumpsAreOwned) return false;
+    const t = jumpTarget(text);
+    return t !== undefined && ownership.ownsChain(t);
+  };
   const ipsetFamily = v6 ? 'inet6' : 'inet';
   const editMin = opts.editMinRules ?? 32;
   const summary: PlanSummary = {
@@ -638,7 +651,7 @@ export function planFamily(desired: DesiredFamily, observed: KernelFamily, owner
     if (ownership.ownsChain(c.name)) continue;
     const builtin = builtins.includes(c.name);
     for (const r of c.rules) {
-      if (builtin && r.includes(marker)) continue; // Portico's own built-in rules (replaced below)
+      if (builtin && ownedBuiltin(r)) continue; // the caller's own built-in rules (replaced below)
       const t = jumpTarget(r);
       if (t && ownership.ownsChain(t)) foreignChainRefs.set(t, c.name);
       for (const s of referencedSets(r)) if (ownership.ownsSet(s) || TMP_SET_PATTERN.test(s)) foreignSetRefs.set(s, c.name);
@@ -701,7 +714,7 @@ export function planFamily(desired: DesiredFamily, observed: KernelFamily, owner
   for (const chain of builtins) {
     const o = table.chains.get(chain);
     const cur = o?.rules ?? [];
-    const foreign = cur.filter((r) => !r.includes(marker));
+    const foreign = cur.filter((r) => !ownedBuiltin(r));
     const wantFirst = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'first').map((b) => cache.text(b.rule));
     const wantAfter = desired.builtinRules.filter((b) => b.chain === chain && b.placement === 'after-last-marked').map((b) => cache.text(b.rule));
     const target = [...wantFirst, ...foreign];
@@ -720,7 +733,7 @@ export function planFamily(desired: DesiredFamily, observed: KernelFamily, owner
     }
     // Delete every Portico rule (each copy), then insert the wanted ones at their final positions.
     for (const r of cur) {
-      if (r.includes(marker)) {
+      if (ownedBuiltin(r)) {
         builtinOps.push(`-D ${chain} ${r}`);
         summary.builtinRulesChanged++;
       }
