@@ -53,6 +53,16 @@ export interface SavedTable<R> {
   readonly chains: readonly { readonly name: string; readonly policy?: Policy; readonly counters?: Counters; readonly rules: readonly R[] }[];
 }
 
+/** The words of a line; an unterminated quote is an {@link IptablesParseError} naming the line. */
+function wordsOf(text: string, lineNo: number): string[] {
+  try {
+    return splitWords(text);
+  } catch (err) {
+    if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
+    throw err;
+  }
+}
+
 const RULE_LINE_RE = /^(?:\[(\d+):(\d+)\] )?(?:-A|--append) (\S+)(?: (.*))?$/;
 
 /**
@@ -88,13 +98,7 @@ export function parseSaveWith<R>(text: string, rule: (argsText: string, counters
       continue;
     }
     if (line.startsWith(':')) {
-      let words: string[];
-      try {
-        words = splitWords(line);
-      } catch (err) {
-        if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
-        throw err;
-      }
+      const words = wordsOf(line, lineNo);
       const name = words[0]!.slice(1);
       const policy = words[1];
       if (!name || policy === undefined) throw new IptablesParseError(lineNo, `bad chain declaration ${JSON.stringify(line)}`);
@@ -122,13 +126,7 @@ export function parseSaveWith<R>(text: string, rule: (argsText: string, counters
 /** Parses save output into the model; throws {@link IptablesParseError}. */
 export function parseSave(text: string): Ruleset {
   const tables = parseSaveWith(text, (argsText, counters, lineNo): Rule => {
-    let args: string[];
-    try {
-      args = splitWords(argsText);
-    } catch (err) {
-      if (err instanceof TokenizeError) throw new IptablesParseError(lineNo, err.message);
-      throw err;
-    }
+    let args = wordsOf(argsText, lineNo);
     if ((args[0] === '-c' || args[0] === '--set-counters') && /^\d+$/.test(args[1] ?? '') && /^\d+$/.test(args[2] ?? '')) {
       counters = { packets: Number(args[1]), bytes: Number(args[2]) };
       args = args.slice(3);
