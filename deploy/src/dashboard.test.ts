@@ -1,6 +1,6 @@
 // The dashboard only queries metrics the apps export: names defined in apps/ and libs/ sources, or
 // the Node process metrics prom-client collects with the portico_ prefix (libs/service-kit).
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

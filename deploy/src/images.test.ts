@@ -1,14 +1,15 @@
 // The images and the chart agree without Docker: every app has a Dockerfile on the shared base and
 // an Nx `image` target; the scripts build exactly the apps; the chart's default references are the
 // tags tools/images/build-image gives (ghcr.io/portico/<app>:<package.json version>).
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CHART_DIR, REPO } from './chart-files.ts';
 
-const APPS = readdirSync(join(REPO, 'apps')).filter((a) => existsSync(join(REPO, 'apps', a, 'project.json'))).sort();
+// Spread: readdirSync's array comes from Node's realm, Jest's test code runs in another (deepEqual checks prototypes).
+const APPS = [...readdirSync(join(REPO, 'apps'))].filter((a) => existsSync(join(REPO, 'apps', a, 'project.json'))).sort();
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 /** Images whose process needs root (iptables with NET_ADMIN); the rest run as 65532. */
 const ROOT_IMAGES = new Set(['lb-forwarder', 'netpol-agent']);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { decodeXml, parseJUnit, renderPage, renderRun, runSections, selectRows, totals, type Meta } from './conformance-report.ts';
 

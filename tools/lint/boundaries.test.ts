@@ -1,6 +1,6 @@
 // Proves that lint enforces the module boundaries of DESIGN.md / STYLE rule 14, by linting small
 // probe sources as if they lived in given projects (nothing is written to disk).
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { ESLint } from 'eslint';
 

@@ -22,6 +22,9 @@ check() { # check NAME CMD... : a build step counted as one test
 check typecheck npx tsc -p tsconfig.json --noEmit
 check lint npx nx run-many -t lint --outputStyle=static --skipNxCache
 check build npx nx run-many -t build --outputStyle=static --skipNxCache
+check jest-only node tools/jest/codemod.mjs --check   # no test file imports node:test (D4)
+# The unit tier goes through Nx (`nx run-many -t test`): no cached results here, as for the checks.
+export NX_SKIP_NX_CACHE=true
 tiers=${PORTICO_TIERS:-unit dataplane t2 e2e}
 for tier in $tiers; do
   bash tools/test/run-tier.sh "$tier"

@@ -5,6 +5,9 @@
 #   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
 #   e2e        T3: test/kind/**/*.test.ts against a kind cluster (e2e/kind/up --external-node), deleted
 #              afterwards (KIND_KEEP=1 keeps it); on failure its node logs go to .cache/kind-logs/<name>-<time>/
+# Tests run on Jest (docs/decisions.md D4): the whole unit tier through `nx run-many -t test` (each
+# project's jest.config.mjs), a tier with FILEs or any other tier through tools/jest/tier.config.mjs;
+# dataplane, t2 and e2e run one file at a time (--runInBand), in path order.
 # Usage: tools/test/run-tier.sh TIER [FILE...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,11 +60,25 @@ if [ "$tier" = e2e ]; then
 fi
 
 echo "== tier $tier: ${#files[@]} file(s)"
-node --import tsx --test --test-concurrency=$concurrency \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter="$root/tools/test/count-reporter.mjs" --test-reporter-destination="$results/$tier.json" \
-  "${files[@]}"
-rc=$?
+# Jest (docs/decisions.md D4); tools/jest/count-reporter.mjs writes the counts to PORTICO_COUNTS_OUT.
+export PORTICO_TIER=$tier
+rm -f "$results/$tier.json"
+if [ "$tier" = unit ] && [ $# -eq 0 ]; then
+  # The whole unit tier is the Nx `test` target of every project (cached by Nx; run-all.sh skips the
+  # cache as CI does), two Jest workers each. Each project writes $results/unit/<project>.json.
+  rm -rf "$results/unit"
+  nx run-many -t test --outputStyle=static --parallel=1
+  rc=$?
+  node tools/jest/sum-counts.mjs "${#files[@]}" "$results/unit" "$rc" > "$results/$tier.json" || rc=1
+else
+  serial=(); [ "$tier" = unit ] || serial=(--runInBand)
+  PORTICO_COUNTS_OUT="$results/$tier.json" tools/jest/jest -c tools/jest/tier.config.mjs "${serial[@]}" --runTestsByPath "${files[@]}"
+  rc=$?
+fi
+if [ ! -s "$results/$tier.json" ]; then
+  echo '{"passed":0,"failed":1,"failures":["'"$tier"': Jest wrote no counts (it did not start, or crashed)"]}' > "$results/$tier.json"
+  rc=1
+fi
 cat "$results/$tier.json" >> "$results/counts.jsonl"
 if [ "$tier" = e2e ]; then
   if [ $rc -ne 0 ]; then

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeKube, type KubeObject } from '@portico/kube';
 import { ApplySet, Helm } from '@portico/addon';
 import { createLogger } from '@portico/service-kit';

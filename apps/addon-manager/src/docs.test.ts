@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { AddonReason, HelmReason } from '@portico/addon';
 import { cleanupFlags } from './cleanup.ts';
 import { renderFlags, runFlags } from './config.ts';

@@ -2,7 +2,7 @@
 // the bundled binary needs no files beside it. This test fails when the two differ;
 // UPDATE_GOLDEN=1 regenerates the module from the YAML files.
 
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { createKubeMetrics, FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { createLogger, parseFlags, Registry } from '@portico/service-kit';
 import { createServiceLBHost, MetricNames as ServiceLBMetricNames, type ServiceLBHost } from '@portico/servicelb-runtime';
@@ -33,7 +33,7 @@ function app(fake: FakeKube, argv: string[]): Running {
   apps.push(a);
   return { app: a, nodeEvents };
 }
-after(async () => {
+afterAll(async () => {
   for (const a of apps) await a.close();
   for (const h of hosts) await h.close();
 });

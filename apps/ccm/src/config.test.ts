@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { parsedConfig, runCli } from '@portico/servicelb-runtime/testing';
 import { program } from './cli.ts';
 import { runConfigFrom, runFlags, type RunConfig } from './config.ts';

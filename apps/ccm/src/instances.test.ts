@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { programNames } from '@portico/labels';
 import { applyProvidedNodeIPs, instanceExists, instanceMetadata, instanceShutdown, isDnsName, nodeOutcome, SYNCED_MESSAGE, type CcmNode, type NodeAddress } from './instances.ts';
 

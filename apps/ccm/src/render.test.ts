@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -18,7 +18,7 @@ const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const testdata = join(repo, 'apps/ccm/testdata');
 const fixture = join(testdata, 'nodes.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'portico-ccm-render-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function render(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Sink();

@@ -9,7 +9,7 @@
  * seed PORTICO_PROPERTY_SEED.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parseCIDRResult } from '@portico/ip-selection';
 import { RecordingRunner } from '@portico/iptables';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { commandsFor, CANDIDATE_BINARIES, failed, ok, RecordingRunner, type BackendDecision, type RecordedCall } from '@portico/iptables';
 import { createLogger } from '@portico/service-kit';

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { formatIssue, parseFlags } from '@portico/service-kit';
 import { DEFAULT_METRICS_ADDR, netpolConfig, resolveFamilies, runConfig, runFlags, type RunConfig } from './config.ts';

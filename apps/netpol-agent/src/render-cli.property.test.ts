@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { generateCase } from '@portico/netpol';
 import { runProgram } from '@portico/service-kit';
@@ -25,7 +25,7 @@ const mutation = mutationOf<Kind>(['networkPolicies', 'networkPolicies', 'pods',
 
 describe(`netpol-agent render CLI properties (fast-check, ${RUNS} cases, seed ${SEED})`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'netpol-prop-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const program = createProgram({});
 
   it('exit 0 or 2 only, never a stack trace; 2 names problems and prints no rules', async () => {

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { createLogger } from '@portico/service-kit';
 import type { NetpolConfig, NetpolSnapshot, NetworkPolicy, Pod } from '@portico/netpol';

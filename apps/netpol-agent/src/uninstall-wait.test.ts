@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { createLogger, runProgram } from '@portico/service-kit';
 import { createProgram } from './cli.ts';

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { renderNetpol, toRestoreText, toIpsetText, type NetpolSnapshot } from '@portico/netpol';
 import type { ChangeEvent, KubeObject } from '@portico/kube';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { createLogger, parseFlags, Registry } from '@portico/service-kit';
 import { createApp, type App } from './app.ts';
@@ -21,7 +21,7 @@ function app(fake: FakeKube, argv: string[], events = new RecordingEvents()): Ap
   apps.push(a);
   return a;
 }
-after(async () => {
+afterAll(async () => {
   for (const a of apps) await a.close();
 });
 

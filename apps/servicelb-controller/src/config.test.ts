@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { parsedConfig, runCli } from '@portico/servicelb-runtime/testing';
 import { program } from './cli.ts';
 import { DEFAULT_FORWARDER_IMAGE, DEFAULT_LEASE_NAME, runConfigFrom, runFlags, VERSION, type RunConfig } from './config.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { EventReason } from '@portico/labels';
 import { SERVICE_STATES } from '@portico/servicelb';

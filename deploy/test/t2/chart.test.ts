@@ -9,7 +9,7 @@
  * The release goes to its own namespaces (created by helm and by the chart's serviceLB.createNamespace),
  * and `helm uninstall` must remove what it installed.
  */
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -164,7 +164,7 @@ const apps = RBAC_APPS.filter((a) => existsSync(join(REPO, 'apps', a, 'rbac.yaml
 describe('helm install of the chart on T2 (RBAC enforced)', () => {
   let manifest: K8sObject[] = [];
 
-  before(() => {
+  beforeAll(() => {
     if (!process.env['KUBECONFIG']) throw new Error('KUBECONFIG is not set: run through tools/test/run-tier.sh t2 (it starts e2e/t2/up)');
     if (!existsSync(KUBECTL)) throw new Error(`prerequisite missing: ${KUBECTL} (run: bash tools/k8s/build-tools)`);
     const sets = apps.map((a) => `${VALUE_KEYS[a]}.enabled=true`);
@@ -173,7 +173,7 @@ describe('helm install of the chart on T2 (RBAC enforced)', () => {
     manifest = parseObjects(helm(['get', 'manifest', RELEASE, '--namespace', NS]).stdout);
   });
 
-  after(() => {
+  afterAll(() => {
     // Best effort when a test failed before the uninstall test ran.
     helm(['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '2m']);
     try {

@@ -1,7 +1,7 @@
 // T1: tools/docker/runc-capfix, the runc wrapper for hosts whose capability bounding set lacks
 // capabilities. A fake "real runc" prints its arguments; the wrapper runs under a bounding set narrowed
 // with `setpriv --bounding-set`, so the result does not depend on this host's own bounding set.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,14 +37,14 @@ function bundle(name: string, spec: unknown): string {
 
 const fullCaps = ['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME'];
 
-before(() => {
+beforeAll(() => {
   assert.equal(process.getuid?.(), 0, 'prerequisite missing: root (setpriv --bounding-set needs CAP_SETPCAP)');
   for (const t of ['bash', 'jq', 'setpriv']) requireTool(t);
   dir = mkdtempSync(join(tmpdir(), 'portico-runc-capfix-'));
   writeFileSync(join(dir, 'fake-runc'), '#!/bin/sh\necho "real-runc $*"\n');
   chmodSync(join(dir, 'fake-runc'), 0o755);
 });
-after(() => {
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,7 @@
 // T3: the kind cluster itself, before any Portico component: ptp CNI with per-node routes (pods on
 // different workers reach each other with their own source IPs, TCP and UDP), kube-proxy (iptables)
 // serves a ClusterIP Service, CoreDNS resolves it, and the kubelets run at kind's defaults.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { apply, deleteNamespace, kubectl, echoPodYaml, execIn, json, namespace, nodes, podIP, probeFrom, requireCluster, twoWorkers, until } from './cluster.ts';
 
@@ -11,7 +11,7 @@ describe('kind cluster: CNI, kube-proxy, CoreDNS', () => {
   let a = { name: '', ip: '' };
   let b = { name: '', ip: '' };
 
-  before(async () => {
+  beforeAll(async () => {
     requireCluster();
     deleteNamespace(NS);
     await until(`namespace ${NS} gone`, () => json<{ items: unknown[] }>(['get', 'namespaces', '--field-selector', `metadata.name=${NS}`]).items.length === 0);
@@ -22,7 +22,7 @@ describe('kind cluster: CNI, kube-proxy, CoreDNS', () => {
     a = { name: 'echo-a', ip: await podIP(NS, 'echo-a') };
     b = { name: 'echo-b', ip: await podIP(NS, 'echo-b') };
   });
-  after(() => deleteNamespace(NS));
+  afterAll(() => deleteNamespace(NS));
 
   test('every node is Ready and the kubelets allow no unsafe sysctls', () => {
     const all = nodes();

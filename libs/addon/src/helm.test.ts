@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { chartDisposition, effectivePolicy, installDecision, latestRelease, renderHelmJob, setArgs, valuesLayout, type HelmChart, type HelmChartConfig } from './helm.ts';
 

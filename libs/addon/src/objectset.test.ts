@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { addonObject, dedupe, desiredObject, pruneDecision, pruneKinds, refOf, setMarkers } from './objectset.ts';
 import { applySetId, wranglerSetHash } from './names.ts';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { cidrContains, compareCIDR, hostCIDR, isAllAddresses, normalizeCIDR, parseCIDR, parseCIDRResult } from './cidr.ts';
 import { parseIP } from './ip.ts';

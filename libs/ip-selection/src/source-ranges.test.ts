@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { shuffled } from '@portico/testing';
 import { sortCIDRs, sourceRanges, sourceRangesEnv, SOURCE_RANGES_ANNOTATION, type SourceRangesInput } from './source-ranges.ts';

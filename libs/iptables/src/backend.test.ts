@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { CANDIDATE_BINARIES, commandsFor, countRules, decideBackend, hasKubeletHint, modeFromVersion, type BackendFacts, type BackendMode } from './backend.ts';
 

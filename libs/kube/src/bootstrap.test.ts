@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { chooseConfigSource, createKubeClient } from './bootstrap.ts';
 import { KubeConfigError } from './errors.ts';
 
@@ -20,7 +20,7 @@ function kubeconfig(server: string, opts: { ctx?: string; ns?: string; extraCtx?
 describe('client bootstrap', () => {
   let dir: string;
   let sa: string;
-  before(() => {
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kube-bootstrap-'));
     sa = join(dir, 'sa');
     mkdirSync(sa);
@@ -31,7 +31,7 @@ describe('client bootstrap', () => {
     writeFileSync(join(dir, 'b.yaml'), kubeconfig('https://c.example:6443', { ctx: 'third' }));
     writeFileSync(join(dir, 'broken.yaml'), 'clusters: [\n');
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('chooses --kubeconfig, else KUBECONFIG, else in-cluster, else ~/.kube/config (controller-runtime order), else explains what is missing', () => {
     const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };

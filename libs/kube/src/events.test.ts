@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeClock } from './clock.ts';
 import { type CoreEvent, EventRecorder } from './events.ts';
 import { FakeKube } from './fake-kube.ts';

@@ -2,7 +2,7 @@
 // cases mirror test/t2/apply.test.ts, which checks the same facts against kube-apiserver.
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeClock, flush } from './clock.ts';
 import { ApplyConflictError, InvalidError, KubeApiError, NotFoundError } from './errors.ts';
 import { FakeKube } from './fake-kube.ts';

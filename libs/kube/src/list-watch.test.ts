@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeClock, flush } from './clock.ts';
 import { FakeKube } from './fake-kube.ts';
 import { type ChangeEvent, ListWatch, stripManagedFields } from './list-watch.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { KubeErrorCodes } from './errors.ts';
 import { createKubeMetrics, KUBE_METRIC_NAMES } from './metrics.ts';

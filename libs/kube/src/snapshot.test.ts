@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { loadSnapshot, parseSnapshot, SnapshotError } from './snapshot.ts';
 import type { KubeObject } from './types.ts';
 

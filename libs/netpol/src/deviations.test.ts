@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { Netpol } from '@portico/labels';
 import { Cluster, node, NODES, ns, pod, policy } from './fixtures.test-helper.ts';
 import { renderNetpol } from './render.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { NODES, ns, pod, policy } from './fixtures.test-helper.ts';
 import { evaluate } from './oracle.ts';
 import { simulatePacket } from './simulate.ts';

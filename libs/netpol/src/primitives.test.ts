@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { ipBlockEntries } from './cidrset.ts';
 import { clampComment, safeJoin } from './chains.ts';
 import { checkNetpolConfig, limitBurstProblem, limitRateProblem, parseNodePortRange } from './config.ts';

@@ -14,7 +14,7 @@
  * seed and the shrunk counterexample).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { mutate, mutationOf, shuffled } from '@portico/testing';
 import { type GeneratedCluster, generateCase, Rng } from './generate.ts';

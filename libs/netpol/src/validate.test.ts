@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { ns, pod, policy } from './fixtures.test-helper.ts';
 import { NetpolRenderer, renderNetpol } from './render.ts';
 import { toRestoreText } from './text.ts';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { flagsHelp, formatIssue, parseDuration, parseFlags, splitListenAddr, validateListenAddr, type FlagSpec } from './flags.ts';
 

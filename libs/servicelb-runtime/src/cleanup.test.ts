@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { FakeKube, microTime, Resources, type KubeObject, type Lease } from '@portico/kube';
 import { createLogger, runProgram } from '@portico/service-kit';
 import { cleanupCommand, cleanupFlags, cleanupServiceLB, type CleanupOptions } from './cleanup.ts';

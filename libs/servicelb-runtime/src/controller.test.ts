@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createLogger } from '@portico/service-kit';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { FakeKube, Resources, type KubeObject } from '@portico/kube';
 import { Kube } from '@portico/labels';
 import { LOAD_BALANCER_READY_CONDITION, type DaemonSet, type Node, type Service } from '@portico/servicelb';
@@ -24,7 +24,7 @@ function track(h: Harness): Harness {
   running.push(h);
   return h;
 }
-after(async () => {
+afterAll(async () => {
   for (const h of running) await h.stop();
 });
 

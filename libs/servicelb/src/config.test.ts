@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG, serviceLBConfig, validateConfig } from './config.ts';
 import { snapshotFromObjects } from './reconcile.ts';

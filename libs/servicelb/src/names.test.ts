@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { daemonSetName } from './names.ts';
 import { UID } from './test-builders.ts';

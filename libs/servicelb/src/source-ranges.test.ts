@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { sourceRanges } from './source-ranges.ts';
 import { svc } from './test-builders.ts';

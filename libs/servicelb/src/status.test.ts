@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { ingressChangedEvent } from './events.ts';
 import { ConditionReason, ingressEqual, LOAD_BALANCER_READY_CONDITION, readyCondition, statusEqual } from './status.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { ServiceLBSnapshot } from './api.ts';
 import { serviceLBConfig } from './config.ts';
 import { reconcile } from './reconcile.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { int, item, labels, list, metadata, oneOf, showValue, strings, type Problems } from './index.ts';
 
 describe('@portico/validation checks', () => {

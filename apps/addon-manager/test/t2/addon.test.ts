@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { Resources, type KubeObject } from '@portico/kube';
 import { applySetId, wranglerSetHash } from '@portico/addon';
 import { delay, eventually, type LoggedProcess } from '@portico/testing';
@@ -41,14 +41,14 @@ function failWithLog(err: unknown): never {
   throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${mgr.logFile}\n${mgr.tail(30)}`, { cause: err });
 }
 
-describe('addon-manager Addon loop on T2', { timeout: 300_000 }, () => {
-  before(async () => {
+describe('addon-manager Addon loop on T2', () => {
+  beforeAll(async () => {
     suite = await Suite.create();
     p = suite.prefix;
     mgr = await suite.startManager();
     await mgr.ready();
   });
-  after(async () => {
+  afterAll(async () => {
     await suite?.cleanup();
   });
 
@@ -373,13 +373,13 @@ describe('addon-manager Addon loop on T2', { timeout: 300_000 }, () => {
   });
 });
 
-describe('addon-manager packaged components on T2', { timeout: 300_000 }, () => {
+describe('addon-manager packaged components on T2', () => {
   let s: Suite;
   let m: LoggedProcess;
-  before(async () => {
+  beforeAll(async () => {
     s = await Suite.create();
   });
-  after(async () => {
+  afterAll(async () => {
     await m?.stop();
     // Whatever happened above, the packaged APIService must not outlive the test: an unavailable
     // aggregated API stalls namespace deletion for every other suite on the cluster.

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { promisify } from 'node:util';
 import { Resources, type KubeObject } from '@portico/kube';
 import { eventually, delay, serviceAccountKubeconfig, type LoggedProcess } from '@portico/testing';
@@ -146,8 +146,8 @@ async function newJob(name: string, notHash?: string): Promise<Job> {
   }, `a new helm-install-${name} Job`);
 }
 
-describe('addon-manager HelmChart loop and Job script on T2', { timeout: 300_000 }, () => {
-  before(async () => {
+describe('addon-manager HelmChart loop and Job script on T2', () => {
+  beforeAll(async () => {
     suite = await Suite.create();
     ns = suite.ns.app;
     await suite.admin.create({ group: '', version: 'v1', plural: 'resourcequotas', kind: 'ResourceQuota', namespaced: true }, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods', namespace: ns }, spec: { hard: { pods: '0' } } } as KubeObject);
@@ -155,7 +155,7 @@ describe('addon-manager HelmChart loop and Job script on T2', { timeout: 300_000
     mgr = await suite.startManager({ helm: true, args: ['--helm-resync-period', '1s'] });
     await mgr.ready();
   });
-  after(async () => {
+  afterAll(async () => {
     // Charts keep a finalizer while the manager is gone: drop them so the namespace can go.
     for (const c of (await suite.admin.list<Chart>(HelmChartRes, { namespace: ns }).catch(() => ({ items: [] as Chart[] }))).items) {
       await suite.admin.patch(HelmChartRes, { namespace: ns, name: c.metadata!.name! }, { metadata: { finalizers: null } }, { type: 'merge' }).catch(() => undefined);

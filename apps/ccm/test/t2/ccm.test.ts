@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { createKubeClient, isNotFound, Resources, type KubeObject, type LoadedKubeClient } from '@portico/kube';
 import { buildApp, canI, delay, eventually, FAST_LEADER_ARGS, freeLocalPort, loadRbac, LoggedProcess, randomName, REPO, requireT2Kubeconfig, serviceAccountKubeconfig } from '@portico/testing';
 
@@ -132,7 +132,7 @@ async function waitInitialized(name: string, since: number, timeoutMs = 30_000):
   return Date.now() - since;
 }
 
-before(async () => {
+beforeAll(async () => {
   const kc = requireT2Kubeconfig();
   mkdirSync(logDir, { recursive: true });
   admin = await createKubeClient({ kubeconfig: kc, env: {} });
@@ -146,7 +146,7 @@ before(async () => {
   saKubeconfig = await serviceAccountKubeconfig(admin, kc, ns.ctl, SA, join(logDir, 'ccm.kubeconfig'));
 });
 
-after(async () => {
+afterAll(async () => {
   for (const p of procs) await p.stop('SIGTERM').catch(() => undefined);
   const quiet = async (f: () => Promise<unknown>): Promise<void> => {
     try {
@@ -216,7 +216,7 @@ describe('ccm RBAC (apps/ccm/rbac.yaml through a real ServiceAccount token)', ()
   });
 });
 
-describe('ccm: node initialization, addresses, ServiceLB hosted and disabled, failover', { concurrency: false }, () => {
+describe('ccm: node initialization, addresses, ServiceLB hosted and disabled, failover', () => {
   let a: LoggedProcess;
   let b: LoggedProcess;
 

@@ -1,7 +1,7 @@
 // T1: `lb-forwarder enable-forwarding` (the svclb init container of --forwarding-mode=init-container)
 // in a fresh network namespace: both forwarding sysctls go from 0 to 1 there, and the root
 // namespace's values are untouched (the sysctls are per network namespace).
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ensureBuilt, MAIN_JS, requirePrerequisites, sh } from './harness.ts';
@@ -20,13 +20,13 @@ const readRoot = (path: string): string => {
   return r.stdout.trim();
 };
 
-before(() => {
+beforeAll(() => {
   requirePrerequisites();
   ensureBuilt();
   const r = sh('ip', ['netns', 'add', ns]);
   assert.equal(r.code, 0, r.stderr);
 });
-after(() => {
+afterAll(() => {
   sh('ip', ['netns', 'delete', ns]);
 });
 

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { faultWrapperScript } from '@portico/testing';
 import { ensureBuilt, MAIN_JS, requirePrerequisites, sh } from './harness.ts';
 
@@ -43,7 +43,7 @@ describe(`lb-forwarder apply under injected iptables-restore failures (${FAULTS}
   const bin = join(dir, 'bin');
   const ns = (cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv) => sh('ip', ['netns', 'exec', netns, cmd, ...args], env ? { env } : {});
 
-  before(() => {
+  beforeAll(() => {
     requirePrerequisites();
     ensureBuilt();
     mkdirSync(bin);
@@ -55,7 +55,7 @@ describe(`lb-forwarder apply under injected iptables-restore failures (${FAULTS}
     ns('ip', ['link', 'set', 'lo', 'up']);
     assert.equal(ns('sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']).code, 0);
   });
-  after(() => {
+  afterAll(() => {
     sh('ip', ['netns', 'del', netns]);
     rmSync(dir, { recursive: true, force: true });
   });

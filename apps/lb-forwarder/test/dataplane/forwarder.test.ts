@@ -1,7 +1,7 @@
 // T1: the bundled lb-forwarder in a pod network namespace, real TCP/UDP traffic from a client
 // namespace to a backend namespace, IPv4 and IPv6, source ranges, idempotent restarts, sysctls,
 // bad input, SIGTERM after the hand-off and the waiter's memory. See harness.ts for the topology.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { ADDR, ensureBuilt, Forwarder, klipperEnv, requirePrerequisites, sh, Topology } from './harness.ts';
@@ -16,7 +16,7 @@ afterEach(() => {
   for (const f of started.splice(0)) f.kill();
 });
 
-before(() => {
+beforeAll(() => {
   requirePrerequisites();
   ensureBuilt();
 });
@@ -28,10 +28,10 @@ const echoFrom = (peer: string): RegExp => new RegExp(`^echo:hello-\\d+:from=${p
 
 describe('IPv4: TCP and UDP containers of one pod, hand-off, memory, SIGTERM', () => {
   const t = new Topology('v4');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
-  test('traffic flows through both, masqueraded; the waiter stays under 2 MiB and exits 0 on SIGTERM', async (ctx) => {
+  test('traffic flows through both, masqueraded; the waiter stays under 2 MiB and exits 0 on SIGTERM', async () => {
     const tcp = start(t, klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 }));
     const udp = start(t, klipperEnv({ srcPort: 53, proto: 'UDP', destPort: 5353, destIPs: ADDR.backend4 }));
     const exeTcp = await tcp.handedOff();
@@ -44,7 +44,7 @@ describe('IPv4: TCP and UDP containers of one pod, hand-off, memory, SIGTERM', (
 
     for (const f of [tcp, udp]) {
       const m = f.memory();
-      ctx.diagnostic(`after hand-off: pid ${f.pid} VmRSS ${m.rssKiB} KiB, VmHWM ${m.hwmKiB} KiB, children ${m.children}`);
+      console.log(`after hand-off: pid ${f.pid} VmRSS ${m.rssKiB} KiB, VmHWM ${m.hwmKiB} KiB, children ${m.children}`);
       assert.ok(m.rssKiB <= RSS_LIMIT_KIB, `VmRSS ${m.rssKiB} KiB > ${RSS_LIMIT_KIB} KiB after the hand-off`);
       assert.equal(m.children, 0, 'the waiter is a single process (FIFO path)');
       const logs = f.logs();
@@ -62,8 +62,8 @@ describe('IPv4: TCP and UDP containers of one pod, hand-off, memory, SIGTERM', (
 
 describe('IPv6 and mixed-family DEST_IPS', () => {
   const t = new Topology('v6');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('one container with an IPv4 and an IPv6 destination serves both families', async () => {
     const f = start(t, klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: `${ADDR.backend4},${ADDR.backend6}` }));
@@ -90,8 +90,8 @@ describe('IPv6 and mixed-family DEST_IPS', () => {
 
 describe('source ranges', () => {
   const t = new Topology('src');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('a client inside SRC_RANGES gets through, one outside is dropped (IPv4 and IPv6)', async () => {
     const f = start(t, klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: `${ADDR.backend4},${ADDR.backend6}`, ranges: `${ADDR.client6}/128,${ADDR.client4}/32` }));
@@ -106,8 +106,8 @@ describe('source ranges', () => {
 
 describe('restart in the same network namespace', () => {
   const t = new Topology('rerun');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('running the forwarder again leaves identical rules and working traffic', async () => {
     const env = klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: `${ADDR.backend4},${ADDR.backend6}` });
@@ -133,8 +133,8 @@ describe('restart in the same network namespace', () => {
 
 describe('forwarding sysctls', () => {
   const t = new Topology('sysctl');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('IPv6 forwarding 0: IPv6 skipped with a warning naming the sysctl, IPv4 forwarded', async () => {
     t.setForwarding(true, false);
@@ -161,8 +161,8 @@ describe('forwarding sysctls', () => {
 
 describe('bad input', () => {
   const t = new Topology('bad');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   const good = klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 });
   const cases: { name: string; env: Record<string, string>; lines: RegExp[] }[] = [
@@ -190,8 +190,8 @@ describe('bad input', () => {
 
 describe('iptables backends', () => {
   const t = new Topology('legacy');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('PORTICO_IPTABLES_BACKEND=legacy: rules in the legacy tables only, traffic flows', async () => {
     const f = start(t, { ...klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 }), PORTICO_IPTABLES_BACKEND: 'legacy' });
@@ -228,8 +228,8 @@ const sctpSocket = sh('python3', ['-c', 'import socket; socket.socket(socket.AF_
 
 describe('SCTP', () => {
   const t = new Topology('sctp');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test(`SCTP rules applied and read back; SCTP traffic checked only where the kernel has SCTP (this kernel: ${sctpSocket ? 'has SCTP, traffic checked' : 'no SCTP sockets, traffic not checked'})`, async () => {
     const f = start(t, klipperEnv({ srcPort: 9999, proto: 'SCTP', destPort: 9000, destIPs: `${ADDR.backend4},${ADDR.backend6}` }));
@@ -249,8 +249,8 @@ s.bind(('${ADDR.backend4}', 9000)); s.listen(1); s.settimeout(5); c,a=s.accept()
 
 describe('--waiter none (explicit fallback: stay in Node)', () => {
   const t = new Topology('nowait');
-  before(() => t.create());
-  after(() => t.destroy());
+  beforeAll(() => t.create());
+  afterAll(() => t.destroy());
 
   test('the Node process stays, serves no port, and exits 0 on SIGTERM', async () => {
     const f = start(t, { ...klipperEnv({ srcPort: 80, proto: 'TCP', destPort: 8080, destIPs: ADDR.backend4 }), PORTICO_WAITER: 'none' });

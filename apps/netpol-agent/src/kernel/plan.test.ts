@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { NetpolPlanner, renderNetpol, type FamilyState, type NetpolConfig, type NetpolSnapshot } from '@portico/netpol';

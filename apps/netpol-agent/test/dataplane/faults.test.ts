@@ -28,7 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { generateCase, Rng, type NetpolSnapshot } from '@portico/netpol';
 import { faultWrapperScript } from '@portico/testing';
 import { bundleAgent, runAgent, type ApplyOutcome } from './cluster.ts';
@@ -46,7 +46,7 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
   let bundle = '';
   let n = 0;
 
-  before(async () => {
+  beforeAll(async () => {
     checkPrerequisites(['iptables', 'ip6tables', 'ipset', 'iptables-restore', 'ip6tables-restore']);
     bundle = await bundleAgent();
     mkdirSync(bin);
@@ -57,7 +57,7 @@ describe(`netpol-agent apply under injected iptables-restore/ipset failures (${F
     sh(undefined, 'ip', ['netns', 'add', netns]);
     sh(netns, 'ip', ['link', 'set', 'lo', 'up']);
   });
-  after(() => {
+  afterAll(() => {
     try {
       sh(undefined, 'ip', ['netns', 'del', netns]);
     } catch {

@@ -8,7 +8,7 @@
  * sequence, so each apply is also a transition from the previous state (stale chains and sets go,
  * sets shrink and grow, large chains are edited in place).
  */
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
   /** n1's kernel state before the agent ever ran (with unrelated rules and sets of "someone else"). */
   let pristine = '';
 
-  before(async () => {
+  beforeAll(async () => {
     checkPrerequisites(['ip', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'iptables-nft-restore', 'ipset', 'sed', 'conntrack', 'iptables-legacy-save']);
     cluster = new Cluster(TAG);
     await cluster.start();
@@ -50,7 +50,7 @@ describe('netpol-agent data plane (T1): real traffic vs the oracle, IPv4 and IPv
     pristine = cluster.kernelState('n1');
   });
 
-  after(() => cluster?.destroy());
+  afterAll(() => cluster?.destroy());
 
   let current: readonly NetworkPolicy[] = [];
 

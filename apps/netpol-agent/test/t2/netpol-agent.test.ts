@@ -9,7 +9,7 @@
  * from the node's pod CIDRs, and the test builds pod namespaces with exactly those IPs, so a real
  * probe shows each policy change.
  */
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,7 +89,7 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
     return [r.find((x) => x.id === '4')!.ok, r.find((x) => x.id === '6')!.ok];
   };
 
-  before(async () => {
+  beforeAll(async () => {
     if (!process.env['KUBECONFIG']) throw new Error('KUBECONFIG is not set: run through tools/test/run-tier.sh t2 (it starts e2e/t2/up)');
     checkPrerequisites(['ip', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'ipset', KUBECTL]);
 
@@ -179,7 +179,7 @@ describe('netpol-agent run against the T2 API server (T2)', () => {
     assert.equal(can('update', 'pods', '-n', NS_X), 'no');
   });
 
-  after(async () => {
+  afterAll(async () => {
     if (agent && agent.exitCode === null) {
       agent.kill('SIGTERM');
       await new Promise((r) => agent!.once('exit', r));

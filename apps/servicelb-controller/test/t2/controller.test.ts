@@ -8,7 +8,7 @@
 // addresses (`mine`) unless the Service is restricted to this suite's nodes.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
 import { ForbiddenError, ListWatch, Resources, createKubeClient, isNotFound, type KubeObject } from '@portico/kube';
 import { Kube, programNames } from '@portico/labels';
@@ -187,8 +187,8 @@ async function unstick(namespace: string): Promise<void> {
   await suite.admin.delete(Resources.Namespace, { name: namespace }).catch(() => undefined);
 }
 
-describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { timeout: 600_000 }, () => {
-  before(async () => {
+describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', () => {
+  beforeAll(async () => {
     suite = await Suite.create('slb');
     const [a1, a2, x1] = await suite.addNodes([
       { name: 'a1', host: 1, dualStack: true },
@@ -223,7 +223,7 @@ describe('servicelb-controller on T2 (kwok nodes, ServiceAccount token)', { time
     await waitFor(async () => assert.equal(await ctl.metric('portico_servicelb_leader'), 1), 'the controller to lead');
   });
 
-  after(async () => {
+  afterAll(async () => {
     await podWatch?.stop();
     await svcWatch?.stop();
     await suite?.cleanup();

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { CommandError, failedLineOf, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave, restoreArgs } from './apply.ts';
 import { failed, ok, RecordingRunner } from '../runner.ts';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { detectBackend, defaultPathDirs, probeBackendFacts } from './probe.ts';
 import { CANDIDATE_BINARIES } from '../backend.ts';

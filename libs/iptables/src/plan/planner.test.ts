@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { isEmptyPlan, KernelPlanner, PlanError, planText, type DesiredFamily, type KernelFamily, type Ownership } from './planner.ts';
 import { parseObservedTable } from './observed.ts';

@@ -1,6 +1,6 @@
 // T1: the rendered text applied to a real kernel in throwaway network namespaces, read back with
 // iptables-save / ipset save, for both backends; and the backend probe run for real.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,14 +41,14 @@ for (const mode of ['nft', 'legacy'] as BackendMode[]) {
     const ns = new Netns(mode);
     let v4: FamilyCommands;
     let v6: FamilyCommands;
-    before(() => {
+    beforeAll(() => {
       requirePrerequisites(['ip', 'ipset', ...all]);
       const cmds = commandsFor(mode, all)!;
       v4 = cmds.IPv4;
       v6 = cmds.IPv6;
       ns.create();
     });
-    after(() => ns.destroy());
+    afterAll(() => ns.destroy());
 
     test('--test accepts the goldens and changes nothing', async () => {
       const r = ns.runner();
@@ -109,11 +109,11 @@ for (const mode of ['nft', 'legacy'] as BackendMode[]) {
 
 describe('ipset: golden restore inputs applied in a network namespace', () => {
   const ns = new Netns('ipset');
-  before(() => {
+  beforeAll(() => {
     requirePrerequisites(['ip', 'ipset']);
     ns.create();
   });
-  after(() => ns.destroy());
+  afterAll(() => ns.destroy());
 
   test('create/add with timeout 0, family inet6, nomatch and comment read back', async () => {
     const r = ns.runner();
@@ -141,11 +141,11 @@ describe('ipset: golden restore inputs applied in a network namespace', () => {
 
 describe('backend probe for real in a network namespace', () => {
   const ns = new Netns('probe');
-  before(() => {
+  beforeAll(() => {
     requirePrerequisites(['ip', ...all]);
     ns.create();
   });
-  after(() => ns.destroy());
+  afterAll(() => ns.destroy());
 
   test('fresh namespace: nft (nf_tables answers), whatever lsmod says', async () => {
     const { facts, decision } = await detectBackend(ns.runner());

@@ -5,7 +5,7 @@
  * and that an idle shell never keeps the process alive. The netpol-agent data-plane test exercises it
  * with the real restore tools (its `apply` and `cleanup` write through it).
  */
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 // T2: server-side apply, status subresource, finalizers with preconditions, discovery, typed errors.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import {
   addFinalizer,
   ApplyConflictError,
@@ -24,11 +24,11 @@ describe('server-side apply against a real API server', () => {
   let client: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
 
-  before(async () => {
+  beforeAll(async () => {
     client = await adminClient();
     ns = await testNamespace(client, 'apply');
   });
-  after(async () => {
+  afterAll(async () => {
     await ns?.cleanup();
     client?.close();
   });
@@ -98,24 +98,25 @@ describe('server-side apply against a real API server', () => {
     assert.deepEqual(main.status?.loadBalancer?.ingress?.map((i) => i.ip), ['192.0.2.11']);
   });
 
-  it('adds and removes finalizers with a resourceVersion precondition (stale object → ConflictError)', async (t) => {
+  it('adds and removes finalizers with a resourceVersion precondition (stale object → ConflictError)', async () => {
     const obj = await client.create<CM>(Resources.ConfigMap, configMap(ns.name, 'fin'));
     // Whatever happens below, do not leave a finalizer behind: it would keep the namespace Terminating.
-    t.after(async () => {
-      await client.patch(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }, { metadata: { finalizers: null } }, { type: 'merge' }).catch(() => undefined);
-    });
-    const withFin = await addFinalizer(client, Resources.ConfigMap, obj, 'portico.test/cleanup');
-    assert.deepEqual(withFin.metadata?.finalizers, ['portico.test/cleanup']);
-    assert.equal(await addFinalizer(client, Resources.ConfigMap, withFin, 'portico.test/cleanup'), withFin, 'present already: no request');
-    // `obj` is stale now: its resourceVersion precedes the finalizer write.
-    await assert.rejects(addFinalizer(client, Resources.ConfigMap, obj, 'portico.test/other'), ConflictError);
-    await assert.rejects(client.delete(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }, { preconditions: { resourceVersion: obj.metadata!.resourceVersion! } }), ConflictError);
+    try {
+      const withFin = await addFinalizer(client, Resources.ConfigMap, obj, 'portico.test/cleanup');
+      assert.deepEqual(withFin.metadata?.finalizers, ['portico.test/cleanup']);
+      assert.equal(await addFinalizer(client, Resources.ConfigMap, withFin, 'portico.test/cleanup'), withFin, 'present already: no request');
+      // `obj` is stale now: its resourceVersion precedes the finalizer write.
+      await assert.rejects(addFinalizer(client, Resources.ConfigMap, obj, 'portico.test/other'), ConflictError);
+      await assert.rejects(client.delete(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }, { preconditions: { resourceVersion: obj.metadata!.resourceVersion! } }), ConflictError);
 
-    await client.delete(Resources.ConfigMap, { namespace: ns.name, name: 'fin' });
-    const deleting = await client.get<CM>(Resources.ConfigMap, { namespace: ns.name, name: 'fin' });
-    assert.ok(deleting.metadata?.deletionTimestamp, 'a finalizer holds the object in deletion');
-    await removeFinalizer(client, Resources.ConfigMap, deleting, 'portico.test/cleanup');
-    await assert.rejects(client.get(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }), NotFoundError);
+      await client.delete(Resources.ConfigMap, { namespace: ns.name, name: 'fin' });
+      const deleting = await client.get<CM>(Resources.ConfigMap, { namespace: ns.name, name: 'fin' });
+      assert.ok(deleting.metadata?.deletionTimestamp, 'a finalizer holds the object in deletion');
+      await removeFinalizer(client, Resources.ConfigMap, deleting, 'portico.test/cleanup');
+      await assert.rejects(client.get(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }), NotFoundError);
+    } finally {
+      await client.patch(Resources.ConfigMap, { namespace: ns.name, name: 'fin' }, { metadata: { finalizers: null } }, { type: 'merge' }).catch(() => undefined);
+    }
   });
 
   it('applies a kind outside the static table through API discovery', async () => {

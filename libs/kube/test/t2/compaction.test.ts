@@ -5,7 +5,7 @@
 // is disconnected while the admin client keeps writing.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { type ChangeEvent, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
 import { configMap, CuttableProxy, proxiedSetup, type ProxiedSetup, runT2Script, versions, waitUntil } from './helpers.ts';
 
@@ -23,15 +23,15 @@ describe('ListWatch against a real API server: etcd compaction', () => {
   let proxy: CuttableProxy;
   let setup: ProxiedSetup | undefined;
 
-  before(async () => {
+  beforeAll(async () => {
     setup = await proxiedSetup('compact');
     ({ admin, viaProxy, ns, proxy } = setup);
   });
-  after(async () => {
+  afterAll(async () => {
     await setup?.close();
   });
 
-  it('relists after 410 and reports the delete, update and add made while disconnected', async (t) => {
+  it('relists after 410 and reports the delete, update and add made while disconnected', async () => {
     for (const name of ['keep', 'gone', 'change']) await admin.create(Resources.ConfigMap, labelled(configMap(ns.name, name, { v: '1' })));
     const lw = new ListWatch<CM>(viaProxy, Resources.ConfigMap, {
       namespace: ns.name,
@@ -57,7 +57,7 @@ describe('ListWatch against a real API server: etcd compaction', () => {
       await admin.patch(Resources.ConfigMap, { namespace: ns.name, name: 'change' }, { data: { v: '2' } }, { type: 'merge' });
       await admin.create(Resources.ConfigMap, labelled(configMap(ns.name, 'new', { v: '1' })));
       const rev = (await runT2Script('compact-etcd', ['--reset-watch-cache'])).trim().split('\n').pop();
-      t.diagnostic(`compacted etcd at revision ${rev}; the ListWatch holds resourceVersion ${heldRv}`);
+      console.log(`compacted etcd at revision ${rev}; the ListWatch holds resourceVersion ${heldRv}`);
       assert.ok(Number(rev) > Number(heldRv), 'compaction must be past the resourceVersion the watch will resume from');
       proxy.resume();
 
@@ -65,7 +65,7 @@ describe('ListWatch against a real API server: etcd compaction', () => {
       const fresh = await admin.listAll<CM>(Resources.ConfigMap, { namespace: ns.name, labelSelector: SELECTOR });
       await waitUntil(() => JSON.stringify(versions(lw.list())) === JSON.stringify(versions(fresh.items)), 30_000, 'the cache to equal a fresh LIST');
       const log = events.map((e) => `${e.type}:${e.object.metadata?.name}${e.type === 'delete' && e.finalStateUnknown ? '(unknown)' : ''}`);
-      t.diagnostic(`events after reconnect: ${log.join(', ')}; stats ${JSON.stringify(lw.stats)}`);
+      console.log(`events after reconnect: ${log.join(', ')}; stats ${JSON.stringify(lw.stats)}`);
       assert.deepEqual(log, ['update:change', 'delete:gone(unknown)', 'add:new']);
       assert.ok(lw.stats.watchRestarts.gone >= 1, 'the resume was answered with 410 Gone');
       const del = events.find((e) => e.type === 'delete');

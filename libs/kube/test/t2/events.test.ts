@@ -2,7 +2,7 @@
 // instead of creating duplicates; failures are logged, never thrown.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { type CoreEvent, EventRecorder, type KubeObject, type LoadedKubeClient, RecordingLogger, Resources } from '../../src/index.ts';
 import { adminClient, configMap, testNamespace } from './helpers.ts';
 
@@ -10,11 +10,11 @@ describe('EventRecorder against a real API server', () => {
   let client: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
 
-  before(async () => {
+  beforeAll(async () => {
     client = await adminClient();
     ns = await testNamespace(client, 'events');
   });
-  after(async () => {
+  afterAll(async () => {
     await ns?.cleanup();
     client?.close();
   });

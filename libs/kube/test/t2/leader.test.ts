@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { type Lease, type LoadedKubeClient, Resources } from '../../src/index.ts';
 import { adminClient, kubeconfigPath, testNamespace, waitUntil } from './helpers.ts';
 
@@ -107,18 +107,18 @@ describe('LeaderElector across processes against a real API server', () => {
   let ns: { name: string; cleanup: () => Promise<void> };
   const procs: Candidate[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     client = await adminClient();
     ns = await testNamespace(client, 'leader');
   });
-  after(async () => {
+  afterAll(async () => {
     for (const c of procs) if (!c.exited) c.proc.kill('SIGKILL');
     await Promise.all(procs.map((c) => c.exit));
     await ns?.cleanup();
     client?.close();
   });
 
-  it('fails over after SIGKILL within a lease duration, releases on SIGTERM, and never has two leaders', async (t) => {
+  it('fails over after SIGKILL within a lease duration, releases on SIGTERM, and never has two leaders', async () => {
     const a = new Candidate('cand-a', ns.name, 'portico-test');
     procs.push(a);
     await a.waitFor('acquired', 30_000);
@@ -135,7 +135,7 @@ describe('LeaderElector across processes against a real API server', () => {
     const killedAt = a.kill('SIGKILL');
     const bAcquired = await b.waitFor('acquired', LEASE_MS + 4 * MAX_RETRY_WAIT_MS + 5_000);
     const failoverMs = bAcquired.t - killedAt;
-    t.diagnostic(`failover after SIGKILL: ${failoverMs} ms (lease ${LEASE_MS} ms, retry ${RETRY_MS} ms)`);
+    console.log(`failover after SIGKILL: ${failoverMs} ms (lease ${LEASE_MS} ms, retry ${RETRY_MS} ms)`);
     // a renewed at most one retry period before the kill; b's clock starts when it observed that renew.
     assert.ok(failoverMs >= LEASE_MS - RETRY_MS - 500, `b took over too early (${failoverMs} ms): the lease had not expired`);
     assert.ok(failoverMs <= LEASE_MS + 2 * MAX_RETRY_WAIT_MS + 1_000, `b took over too late (${failoverMs} ms)`);
@@ -156,7 +156,7 @@ describe('LeaderElector across processes against a real API server', () => {
     const bLost = b.first('lost')!;
     const cAcquired = await c.waitFor('acquired', LEASE_MS);
     const takeoverMs = cAcquired.t - termAt;
-    t.diagnostic(`takeover after SIGTERM (release): ${takeoverMs} ms; b stopped leading ${bLost.t - termAt} ms after SIGTERM and exited after ${bExited.t - termAt} ms`);
+    console.log(`takeover after SIGTERM (release): ${takeoverMs} ms; b stopped leading ${bLost.t - termAt} ms after SIGTERM and exited after ${bExited.t - termAt} ms`);
     assert.ok(takeoverMs <= MAX_RETRY_WAIT_MS + 1_500, `takeover after release took ${takeoverMs} ms (expected within one jittered retry period)`);
     assert.ok(bLost.t <= cAcquired.t, 'b stopped leading before c started');
     assert.equal(await b.exit, 0, `b exit code: ${b.stderr}`);

@@ -1,7 +1,7 @@
 // T2: a ListWatch of 5,000 ConfigMaps, listed in pages of 500, then kept current by its watch.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { type KubeObject, ListWatch, type LoadedKubeClient, Resources, stripManagedFields } from '../../src/index.ts';
 import { adminClient, configMap, pool, testNamespace, versions, waitUntil } from './helpers.ts';
 
@@ -18,22 +18,22 @@ describe('ListWatch against a real API server: pagination', () => {
   let client: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
 
-  before(async () => {
+  beforeAll(async () => {
     client = await adminClient();
     ns = await testNamespace(client, 'pages');
   });
-  after(async () => {
+  afterAll(async () => {
     await ns?.cleanup();
     client?.close();
   });
 
-  it(`lists ${COUNT} ConfigMaps in pages of ${PAGE} and ends with exactly ${COUNT} in the cache`, async (t) => {
+  it(`lists ${COUNT} ConfigMaps in pages of ${PAGE} and ends with exactly ${COUNT} in the cache`, async () => {
     const names = Array.from({ length: COUNT }, (_, i) => `cm-${String(i).padStart(5, '0')}`);
     const created = Date.now();
     await pool(names, 32, async (name, i) => {
       await client.create(Resources.ConfigMap, labelled(configMap(ns.name, name, { i: String(i) })));
     });
-    t.diagnostic(`created ${COUNT} ConfigMaps in ${Date.now() - created} ms`);
+    console.log(`created ${COUNT} ConfigMaps in ${Date.now() - created} ms`);
 
     const lists: { pages: number; items: number; durationMs: number }[] = [];
     const lw = new ListWatch<KubeObject & { data?: Record<string, string> }>(client, Resources.ConfigMap, {
@@ -52,7 +52,7 @@ describe('ListWatch against a real API server: pagination', () => {
       lw.start();
       await lw.waitForSync({ timeoutMs: 120_000 });
       const listMs = Date.now() - started;
-      t.diagnostic(`ListWatch synced ${lw.size} ConfigMaps in ${listMs} ms (LIST ${lists[0]?.durationMs} ms, ${lw.stats.pages} pages)`);
+      console.log(`ListWatch synced ${lw.size} ConfigMaps in ${listMs} ms (LIST ${lists[0]?.durationMs} ms, ${lw.stats.pages} pages)`);
       assert.equal(lw.size, COUNT);
       assert.equal(adds, COUNT);
       assert.ok(lw.stats.pages >= COUNT / PAGE, `expected at least ${COUNT / PAGE} LIST pages, got ${lw.stats.pages}`);

@@ -2,7 +2,7 @@
 // list-watch what it is granted and gets a typed 403 (ForbiddenError) for everything else.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { createKubeClient, ForbiddenError, type KubeObject, ListWatch, type LoadedKubeClient, RecordingLogger, Resources } from '../../src/index.ts';
 import { adminClient, clusterOf, configMap, testNamespace, waitUntil } from './helpers.ts';
 
@@ -12,7 +12,7 @@ describe('RBAC: a ServiceAccount token client', () => {
   let ns: { name: string; cleanup: () => Promise<void> };
   let other: { name: string; cleanup: () => Promise<void> };
 
-  before(async () => {
+  beforeAll(async () => {
     admin = await adminClient();
     ns = await testNamespace(admin, 'rbac');
     other = await testNamespace(admin, 'rbac-other');
@@ -39,7 +39,7 @@ describe('RBAC: a ServiceAccount token client', () => {
     const { server, caData } = clusterOf();
     limited = await createKubeClient({ explicit: { server, caData, token: tr.status.token } });
   });
-  after(async () => {
+  afterAll(async () => {
     limited?.close();
     await other?.cleanup();
     await ns?.cleanup();

@@ -2,7 +2,7 @@
 // before, during and after the restart all reach the cache; nothing is lost.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
 import { adminClient, configMap, runT2Script, testNamespace, versions, waitUntil } from './helpers.ts';
 
@@ -17,16 +17,16 @@ describe('ListWatch against a real API server: apiserver restart', () => {
   let client: LoadedKubeClient;
   let ns: { name: string; cleanup: () => Promise<void> };
 
-  before(async () => {
+  beforeAll(async () => {
     client = await adminClient();
     ns = await testNamespace(client, 'restart');
   });
-  after(async () => {
+  afterAll(async () => {
     await ns?.cleanup();
     client?.close();
   });
 
-  it('delivers every change made during and after a restart (cache equals a fresh LIST)', async (t) => {
+  it('delivers every change made during and after a restart (cache equals a fresh LIST)', async () => {
     for (let i = 0; i < 20; i++) await client.create(Resources.ConfigMap, labelled(configMap(ns.name, `before-${i}`, { v: '0' })));
     const lw = new ListWatch<CM>(client, Resources.ConfigMap, {
       namespace: ns.name,
@@ -62,11 +62,11 @@ describe('ListWatch against a real API server: apiserver restart', () => {
       await new Promise((r) => setTimeout(r, 1000));
       const restarted = Date.now();
       await runT2Script('restart-apiserver', ['--down-for', '3']);
-      t.diagnostic(`apiserver restart took ${Date.now() - restarted} ms`);
+      console.log(`apiserver restart took ${Date.now() - restarted} ms`);
       await new Promise((r) => setTimeout(r, 2000));
       stop = true;
       await writer;
-      t.diagnostic(`writer: ${made} changes made, ${failed} failed while the server was down`);
+      console.log(`writer: ${made} changes made, ${failed} failed while the server was down`);
       assert.ok(failed > 0, 'some writes must have hit the stopped server (else the restart did not happen)');
 
       // After the restart: a delete, an update and a create the watch must deliver.
@@ -80,7 +80,7 @@ describe('ListWatch against a real API server: apiserver restart', () => {
       assert.ok(seen.has('delete:before-0') && seen.has('add:after-1') && seen.has('update:before-5'), 'changes after the restart arrived as events');
       assert.equal(lw.get(ns.name, 'before-5')?.data?.['v'], 'after');
       const restarts = lw.stats.watchRestarts;
-      t.diagnostic(`watch restarts ${JSON.stringify(restarts)}, relists ${lw.stats.relists}, watches ${lw.stats.watches}`);
+      console.log(`watch restarts ${JSON.stringify(restarts)}, relists ${lw.stats.relists}, watches ${lw.stats.watches}`);
       assert.ok(lw.stats.watches >= 2, 'the watch was re-established');
       assert.ok(restarts.closed + restarts.error + restarts.gone + restarts.inactivity >= 1, 'the restart cut the watch');
     } finally {

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { Netpol } from '@portico/labels';
 import { generateCase, renderNetpol, ruleArgs, ruleLine, ruleWords, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
 
@@ -21,7 +21,7 @@ function need(cmd: string, args: string[]): void {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'portico-netpol-text-'));
-after(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Loads one family into a fresh netns and returns [iptables-save, ipset save] output. */
 function roundTrip(fam: FamilyState, tag: string): { save: string; sets: string } {
