@@ -46,7 +46,7 @@ const preset = {
 export default preset;
 
 /** The jest.config.mjs of a project: its unit tests (src/**\/*.test.ts), the `test` target of Nx. */
-export function projectConfig(projectDir) {
+export function projectConfig(projectDir, testMatch = ['<rootDir>/src/**/*.test.ts']) {
   const name = projectDir.slice(root.length + 1);
-  return { ...preset, displayName: name, rootDir: projectDir, testMatch: ['<rootDir>/src/**/*.test.ts'] };
+  return { ...preset, displayName: name, rootDir: projectDir, testMatch };
 }

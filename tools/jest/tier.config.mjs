@@ -1,5 +1,5 @@
 // Jest config for one test tier across every app and lib (tools/test/run-tier.sh sets PORTICO_TIER).
-//   unit       src/**/*.test.ts            two workers (the Nx `test` target runs the same per project)
+//   unit       src/**/*.test.ts, tools/lint two workers (the Nx `test` target runs the same per project)
 //   dataplane  test/dataplane/**/*.test.ts one file at a time (network namespaces, iptables)
 //   t2         test/t2/**/*.test.ts        one file at a time (one local control plane)
 //   e2e        test/kind/**/*.test.ts      one file at a time (one kind cluster)
@@ -18,7 +18,10 @@ export default {
   // Only the source trees: Jest would otherwise crawl .cache (kind builds, images) and dist too.
   roots: ['apps', 'libs', 'e2e', 'bench', 'tools', 'deploy'].map((d) => `<rootDir>/${d}`),
   displayName: tier,
-  testMatch: [`<rootDir>/{apps,libs}/*/${dir}/**/*.test.ts`, `<rootDir>/{e2e,bench,tools,deploy}/${dir}/**/*.test.ts`],
+  testMatch: [
+    `<rootDir>/{apps,libs}/*/${dir}/**/*.test.ts`, `<rootDir>/{e2e,bench,tools,deploy}/${dir}/**/*.test.ts`,
+    ...(tier === 'unit' ? ['<rootDir>/tools/lint/**/*.test.ts'] : []),
+  ],
   ...(serial ? {
     maxWorkers: 1,
     // Long tests against real kernels and clusters: no time limit under node:test before (the

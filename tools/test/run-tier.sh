@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one test tier and appends its counts to .cache/test-results/counts.jsonl.
-#   unit       T0: src/**/*.test.ts of every app and lib (pure, no root)
+#   unit       T0: src/**/*.test.ts of every app and lib, and tools/lint/**/*.test.ts (pure, no root)
 #   dataplane  T1: test/dataplane/**/*.test.ts (root, network namespaces, real iptables)
 #   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
 #   e2e        T3: test/kind/**/*.test.ts against a kind cluster (e2e/kind/up --external-node), deleted
@@ -33,6 +33,8 @@ if [ ${#files[@]} -eq 0 ]; then
     [ -d "$dir" ] || continue
     for f in "$dir"/$pattern; do files+=("$f"); done
   done
+  # The lint rules' own tests (the `tools` project) are unit tests outside any src/.
+  if [ "$tier" = unit ]; then for f in tools/lint/**/*.test.ts; do files+=("$f"); done; fi
 fi
 if [ ${#files[@]} -eq 0 ]; then
   echo "run-tier.sh: no $tier test files found" >&2
