@@ -25,6 +25,17 @@ describe('addon-manager CLI', () => {
     assert.match(r.out, /default :10262\b/);
     for (const f of ['--manifests-dir', '--disable', '--helm-job-image', '--job-cluster-role', '--on-source-removed', '--addon-naming']) assert.match(r.out, new RegExp(f));
   });
+  it('help is true: only commands that exist; every duration default in units (15s, not 15000)', async () => {
+    const top = await run(['--help']);
+    assert.equal(top.code, 0);
+    const commands = top.out.split('Commands:\n')[1]!.split('\n\n')[0]!.trim().split('\n').map((l) => l.trim().split(/\s+/)[0]);
+    assert.deepEqual(commands, ['run', 'render', 'help']);
+    for (const c of ['run', 'render']) assert.equal((await run([c, '--help'])).code, 0, c);
+    const help = (await run(['run', '--help'])).out;
+    const durations = help.split('\n').filter((l) => l.includes('<duration>'));
+    assert.ok(durations.length >= 5, help);
+    for (const l of durations) assert.match(l, /\(default \d+(ms|s|m|h)\)/, l);
+  });
   it('bad input: exit 2, one line per problem naming the flag and the value', async () => {
     const r = await run(['run', '--manifests-dir', 'relative', '--cluster-dns', '10.0.0.1,10.0.0.2', '--addon-naming', 'odd', '--disable', '../x']);
     assert.equal(r.code, 2);
@@ -89,6 +100,24 @@ describe('addon-manager render', () => {
     // The HelmChart loop's part: the Traefik charts would get install Jobs with the default image.
     assert.ok(r.out.includes('# helm: HelmChart kube-system/traefik: Job kube-system/helm-install-traefik (no Job)'), r.out.slice(-2000));
     assert.match(r.out, /image: ghcr\.io\/portico\/helm-job:0\.1\.0/);
+  });
+  it('an invalid HelmChart in the snapshot: exit 2 naming object, field and value, nothing on stdout; in a manifest: the file is refused', async () => {
+    const bad = join(dir, '..', `${dir.split('/').pop()}-bad-snapshot.yaml`);
+    writeFileSync(bad, 'apiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata: {name: web, namespace: kube-system}\nspec: {chart: web, backOffLimit: 2.5, set: [x]}\n');
+    const r = await run(['render', '--manifests-dir', dir, '--snapshot', bad]);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.out, '');
+    assert.deepEqual(r.err.trim().split('\n'), [
+      'addon-manager render: HelmChart kube-system/web: spec.backOffLimit: "2.5": must be an integer, not a fraction',
+      'addon-manager render: HelmChart kube-system/web: spec.set: "[\\"x\\"]": must be a map, not a list',
+      'addon-manager render: 2 problems in the snapshot; nothing rendered',
+    ]);
+    const mdir = mkdtempSync(join(tmpdir(), 'addon-render-bad-'));
+    writeFileSync(join(mdir, 'web.yaml'), 'apiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata: {name: web, namespace: kube-system}\nspec: {chart: web, failurePolicy: sometimes}\n');
+    const m = await run(['render', '--manifests-dir', mdir, '--stage-packaged=false']);
+    assert.equal(m.code, 0, m.err);
+    assert.ok(m.out.includes(`# error: ${mdir}/web.yaml: ValidateManifestFailed: document 1: HelmChart web: spec.failurePolicy: "sometimes": must be one of abort, reinstall, retry`), m.out);
+    assert.doesNotMatch(m.out, /helm-install-web/);
   });
   it('a missing directory is a usage error', async () => {
     const r = await run(['render', '--manifests-dir', join(dir, 'nope')]);

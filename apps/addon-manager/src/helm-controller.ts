@@ -18,6 +18,7 @@ import {
 } from '@portico/kube';
 import {
   chartDisposition,
+  customResourceProblems,
   Helm,
   HelmReason,
   installDecision,
@@ -74,6 +75,8 @@ export class HelmController {
   readonly #o: HelmControllerOptions;
   #charts!: ListWatch<HelmChart & KubeObject>;
   #configs!: ListWatch<HelmChartConfig & KubeObject>;
+  /** HelmChart key -> the problems last reported (one Event and log line per change). */
+  readonly #invalidReported = new Map<string, string>();
   #jobs!: ListWatch<Job>;
   #queue!: WorkQueue<string>;
   /** UIDs of charts whose finalizer this term removed: stale cache entries must not restart their delete Job. */
@@ -184,6 +187,19 @@ export class HelmController {
       return 0;
     }
     if (chart.metadata?.deletionTimestamp) return this.#onDelete(chart);
+    const config = this.#configs.get(ns, name);
+    const invalid = [...customResourceProblems([{ apiVersion: Helm.apiVersion, kind: Helm.chartKind, ...chart }]), ...(config ? customResourceProblems([{ apiVersion: Helm.apiVersion, kind: Helm.configKind, ...config }]) : [])];
+    if (invalid.length > 0) {
+      // Never acted on: no claim, no Job; a Job of its last valid version stays as it is.
+      const message = `${invalid.join('; ')}; no Job is created`;
+      if (this.#invalidReported.get(key) !== message) {
+        this.#invalidReported.set(key, message);
+        events.event(chart as KubeObject, 'Warning', HelmReason.invalid, message);
+        log.warn({ event: 'chartInvalid', chart: key, problems: invalid }, `HelmChart ${key}: ${message}`);
+      }
+      return 0;
+    }
+    this.#invalidReported.delete(key);
     if (disposition.action === 'claim') {
       await client.patch(HelmChartResource, { namespace: ns, name }, { metadata: { resourceVersion: chart.metadata?.resourceVersion, annotations: { [Helm.managedBy]: core.controllerName } } }, { type: 'merge', fieldManager: PorticoAddon.fieldManager });
       log.info({ event: 'chartClaimed', chart: key }, `claimed HelmChart ${key}`);
@@ -198,7 +214,6 @@ export class HelmController {
       ]);
       return 0;
     }
-    const config = this.#configs.get(ns, name);
     const release = latestRelease(await this.#releases(chart));
     const objs = renderHelmJob(chart, config, this.#settings(), { kind: 'install', expectedRevision: release?.revision ?? 0, valuesSecretData: await this.#watchedSecrets(chart, config) });
     const names = jobNames(name);

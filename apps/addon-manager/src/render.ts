@@ -21,6 +21,7 @@ import {
   type HelmChartConfig,
   type LiveJob,
   checksum,
+  customResourceProblems,
   dedupe,
   desiredObject,
   disabledAddons,
@@ -207,6 +208,14 @@ export async function runRender(ctx: CommandContext, name: string, stdin?: Stdin
       }
       throw err;
     }
+  }
+  // The snapshot's Addons, HelmCharts and HelmChartConfigs are read as the cluster holds them: one
+  // the API server would reject stops the render (a manifest's own are refused with its file below).
+  const invalid = customResourceProblems(objects);
+  if (invalid.length > 0) {
+    for (const p of invalid) io.stderr.write(`${name} render: ${p}\n`);
+    io.stderr.write(`${name} render: ${invalid.length === 1 ? '1 problem' : `${invalid.length} problems`} in the snapshot; nothing rendered\n`);
+    return ExitCode.usage;
   }
   const root = core.config.manifestsDir;
   let files: ScannedFile[];

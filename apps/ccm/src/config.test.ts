@@ -76,4 +76,16 @@ describe('ccm run: bad values exit 2, one line per problem naming the flag and t
       if (f.env) assert.ok(r.out.includes(`env ${f.env}`), f.env);
     }
   });
+
+  it('help is true: only commands that exist; every duration default in units (1m, not 60000)', async () => {
+    const top = await run(['--help']);
+    assert.equal(top.code, 0);
+    const commands = top.out.split('Commands:\n')[1]!.split('\n\n')[0]!.trim().split('\n').map((l) => l.trim().split(/\s+/)[0]);
+    assert.deepEqual(commands, ['run', 'render', 'help']);
+    for (const c of ['run', 'render']) assert.equal((await run([c, '--help'])).code, 0, c);
+    const help = (await run(['run', '--help'])).out;
+    const durations = help.split('\n').filter((l) => l.includes('<duration>'));
+    assert.ok(durations.length >= 5, help);
+    for (const l of durations) assert.match(l, /\(default \d+(ms|s|m|h)\)/, l);
+  });
 });

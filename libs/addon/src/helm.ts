@@ -31,6 +31,8 @@ export const HelmReason = Object.freeze({
   removeJob: 'RemoveJob',
   jobFailed: 'JobFailed',
   unsupportedVersion: 'UnsupportedVersion',
+  /** Portico addition: the HelmChart (or its HelmChartConfig) fails the CRD's schema; nothing is done with it. */
+  invalid: 'InvalidHelmChart',
 });
 
 export type FailurePolicy = 'abort' | 'reinstall' | 'retry';

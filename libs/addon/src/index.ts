@@ -7,3 +7,4 @@ export * from './template.ts';
 export * from './manifest.ts';
 export * from './objectset.ts';
 export * from './helm.ts';
+export * from './validate.ts';

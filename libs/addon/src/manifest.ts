@@ -3,6 +3,7 @@
 import { parseAllDocuments } from 'yaml';
 import { AddonReason } from './constants.ts';
 import { gvkOf, type GVK } from './names.ts';
+import { crdKindOf, validateCustomResource } from './validate.ts';
 
 /** An object of a manifest, as plain JSON. */
 export interface ManifestObject {
@@ -74,6 +75,14 @@ function collect(value: unknown, n: number, objects: ManifestObject[], problems:
   if (typeof name !== 'string' || name === '') {
     problems.push({ reason: AddonReason.validateFailed, document: n, message: `${apiVersion} ${kind}: metadata.name is missing` });
     return;
+  }
+  // Addon-manager's own custom resources are validated as the API server would (validate.ts): a file
+  // with an invalid one is refused whole, like any other invalid document.
+  const crd = crdKindOf(value);
+  if (crd) {
+    for (const p of validateCustomResource(crd, value)) {
+      problems.push({ reason: AddonReason.validateFailed, document: n, message: `${kind} ${name}: ${p.field === '' ? '' : `${p.field}: `}${JSON.stringify(p.value)}: ${p.message}` });
+    }
   }
   objects.push({ ...(value as ManifestObject), metadata: { ...(meta as ManifestObject['metadata']) } });
 }

@@ -222,3 +222,71 @@ export function objectName(obj: unknown): { readonly namespace?: string; readonl
   const name = typeof m['name'] === 'string' ? m['name'] : '';
   return typeof m['namespace'] === 'string' ? { namespace: m['namespace'], name } : { name };
 }
+
+// ---- CustomResourceDefinition structural schemas -------------------------------------------------
+
+/** The subset of an `openAPIV3Schema` (structural schema) the API server checks that Portico's CRDs use. */
+export interface StructuralSchema {
+  readonly type?: 'object' | 'array' | 'string' | 'boolean' | 'integer' | 'number';
+  readonly format?: string;
+  readonly properties?: Readonly<Record<string, StructuralSchema>>;
+  readonly additionalProperties?: StructuralSchema;
+  readonly items?: StructuralSchema;
+  readonly enum?: readonly unknown[];
+  readonly required?: readonly string[];
+  readonly 'x-kubernetes-int-or-string'?: boolean;
+  readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
+}
+
+const INT32 = 2 ** 31;
+
+/**
+ * Checks `v` against a structural schema as the API server does for a custom resource: types (with
+ * `x-kubernetes-int-or-string`), enums, required fields, integer formats; recursing into properties,
+ * additionalProperties and items. Fields the schema does not know are not problems (the API server
+ * prunes them); under `x-kubernetes-preserve-unknown-fields` anything goes.
+ */
+export function schemaProblems(out: Problems, v: unknown, schema: StructuralSchema, field: string): void {
+  if (absent(v)) return;
+  if (schema['x-kubernetes-int-or-string']) {
+    if (typeof v === 'string') return;
+    if (typeof v !== 'number' || !Number.isInteger(v)) add(out, field, v, `must be an integer or a string, not ${typeName(v)}`);
+    return;
+  }
+  switch (schema.type) {
+    case 'object': {
+      const m = map(out, v, field);
+      if (!m) return;
+      for (const r of schema.required ?? []) if (absent(m[r])) add(out, `${field}.${r}`, '', 'required');
+      for (const k of Object.keys(m)) {
+        const sub = schema.properties?.[k] ?? schema.additionalProperties;
+        if (sub) schemaProblems(out, m[k], sub, field === '' ? k : `${field}.${k}`);
+      }
+      return;
+    }
+    case 'array': {
+      const items = list(out, v, field);
+      if (schema.items) items.forEach((x, i) => (absent(x) ? add(out, `${field}[${i}]`, x, `must not be ${String(x)}`) : schemaProblems(out, x, schema.items!, `${field}[${i}]`)));
+      return;
+    }
+    case 'string':
+      if (typeof v !== 'string') add(out, field, v, `must be a string, not ${typeName(v)}`);
+      else if (schema.format === 'date-time' && Number.isNaN(Date.parse(v))) add(out, field, v, 'must be an RFC 3339 date-time');
+      break;
+    case 'boolean':
+      if (typeof v !== 'boolean') add(out, field, v, `must be true or false, not ${typeName(v)}`);
+      break;
+    case 'integer': {
+      const limit = schema.format === 'int32' ? INT32 : Number.MAX_SAFE_INTEGER;
+      if (typeof v !== 'number' || !Number.isInteger(v)) add(out, field, v, `must be an integer, not ${typeof v === 'number' ? 'a fraction' : typeName(v)}`);
+      else if (v < -limit || v >= limit) add(out, field, v, `must fit in ${schema.format ?? 'a safe integer'}`);
+      break;
+    }
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v)) add(out, field, v, `must be a number, not ${typeName(v)}`);
+      break;
+    default:
+      if (schema['x-kubernetes-preserve-unknown-fields']) return;
+  }
+  if (schema.enum && !schema.enum.includes(v)) add(out, field, v, `must be one of ${schema.enum.map((e) => String(e)).join(', ')}`);
+}
