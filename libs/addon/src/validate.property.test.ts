@@ -8,7 +8,7 @@
  * PORTICO_PROPERTY_RUNS (default 1000), seed PORTICO_PROPERTY_SEED.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { mutate, mutationOf, shuffled } from '@portico/testing';
 import { parseManifest } from './manifest.ts';
