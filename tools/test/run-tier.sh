@@ -3,7 +3,8 @@
 #   unit       T0: src/**/*.test.ts of every app and lib, and tools/lint/**/*.test.ts (pure, no root)
 #   dataplane  T1: test/dataplane/**/*.test.ts (root, network namespaces, real iptables)
 #   t2         T2: test/t2/**/*.test.ts against a local control plane (e2e/t2/up)
-#   e2e        T3: test/kind/**/*.test.ts against a kind cluster (e2e/kind/up --external-node), deleted
+#   e2e        T3: test/kind/**/*.test.ts against a dual-stack kind cluster (e2e/kind/up --external-node
+#              --ip-family dual; PORTICO_KIND_IP_FAMILY=ipv4 for IPv4 only), deleted
 #              afterwards (KIND_KEEP=1 keeps it); on failure its node logs go to .cache/kind-logs/<name>-<time>/
 # Tests run on Jest (docs/decisions.md D4): the whole unit tier through `nx run-many -t test` (each
 # project's jest.config.mjs), a tier with FILEs or any other tier through tools/jest/tier.config.mjs;
@@ -53,7 +54,9 @@ if [ "$tier" = t2 ]; then
 fi
 
 if [ "$tier" = e2e ]; then
-  kubeconfig=$(e2e/kind/up --external-node | tail -n 1) || {
+  # Dual-stack by default, so the IPv6 checks run (on an IPv4-only cluster they are skipped, and a
+  # skip counts as failed).
+  kubeconfig=$(e2e/kind/up --external-node --ip-family "${PORTICO_KIND_IP_FAMILY:-dual}" | tail -n 1) || {
     echo "run-tier.sh: e2e/kind/up failed; e2e tests cannot run (node logs, if any: .cache/kind-logs/)" >&2
     echo '{"passed":0,"failed":1,"failures":["e2e: kind cluster did not start (e2e/kind/up)"]}' >> "$results/counts.jsonl"
     exit 1
