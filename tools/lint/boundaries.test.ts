@@ -33,6 +33,10 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'an app may not build ipset lines', file: 'apps/ccm/src/probe.ts', code: 'export const l = (s: string, e: string): string => `add ${s} ${e}`;\n', rule: 'no-restricted-syntax' },
   { name: 'an app may not parse save output', file: 'apps/netpol-agent/src/probe.ts', code: 'export const m = (l: string): boolean => /^-A (\\S+) (.*)$/.test(l);\n', rule: 'no-restricted-syntax' },
   { name: 'an app may use the kernel layer', file: 'apps/netpol-agent/src/probe.ts', code: "import { renderRestore } from '@portico/iptables';\nexport const t = renderRestore([{ table: 'filter', chains: [{ name: 'X' }], ops: [] }]);\n" },
+  { name: 'a core lib may take a Clock and use the bounded runner', file: 'libs/netpol/src/probe.ts', code: "import { sleep, type Clock } from '@portico/runner';\nexport const s = (c: Clock): Promise<void> => sleep(c, 1);\n" },
+  { name: 'a core lib may not import the process clock', file: 'libs/netpol/src/probe.ts', code: "import { realClock } from '@portico/runner/adapter';\nexport const c = realClock;\n", rule: 'no-restricted-imports' },
+  { name: 'the runner lib reads Date.now only in its adapter half', file: 'libs/runner/src/probe.ts', code: 'export const t = Date.now();\n', rule: 'no-restricted-properties' },
+  { name: 'the process clock may read Date.now', file: 'libs/runner/src/adapter/probe.ts', code: 'export const t = Date.now();\n' },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

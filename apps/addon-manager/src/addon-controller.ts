@@ -4,7 +4,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { isNotFound, realClock, sleep, type Clock, type KubeClient, type KubeObject, type ResourceType } from '@portico/kube';
+import { isNotFound, type KubeClient, type KubeObject, type ResourceType } from '@portico/kube';
+import { sleep, type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import {
   addonObject,
   AddonApi,

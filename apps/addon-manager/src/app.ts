@@ -4,7 +4,8 @@
 // into --manifests-dir. Then every replica serves /healthz, /readyz and /metrics and campaigns
 // for one Lease; the holder runs both loops (Addon passes and HelmCharts), a standby waits.
 
-import { EventRecorder, LeaderElector, createKubeMetrics, type Clock, type KubeClient } from '@portico/kube';
+import { EventRecorder, LeaderElector, createKubeMetrics, type KubeClient } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { AddonApi, stagePlan } from '@portico/addon';
 import { buildHealthServer, splitListenAddr, type Logger, type Registry } from '@portico/service-kit';
 import { AddonController, type EventSink } from './addon-controller.ts';

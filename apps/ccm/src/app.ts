@@ -3,7 +3,8 @@
 // `--disable servicelb`, @portico/servicelb-runtime's ServiceLB host runs beside it under the
 // ServiceLB Lease, the one servicelb-controller takes too, so ServiceLB never runs twice.
 
-import { createKubeMetrics, EventRecorder, type Clock, type KubeClient } from '@portico/kube';
+import { createKubeMetrics, EventRecorder, type KubeClient } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { CloudNode } from '@portico/labels';
 import { buildHealthServer, splitListenAddr, type Logger, type Readiness, type Registry } from '@portico/service-kit';
 import { createServiceLBHost, LeaderLoop, type EventSink, type ServiceLBHost } from '@portico/servicelb-runtime';

@@ -9,7 +9,9 @@
 // Node is reconciled again every --node-status-update-frequency (K3s: 1 min), which keeps addresses
 // current even if a watch event was missed; annotation changes propagate at once through the watch.
 
-import { defaultControllerRateLimiter, isConflict, ListWatch, Resources, realClock, stripManagedFields, WorkQueue, type Clock, type KubeClient, type KubeMetrics } from '@portico/kube';
+import { defaultControllerRateLimiter, isConflict, ListWatch, Resources, stripManagedFields, WorkQueue, type KubeClient, type KubeMetrics } from '@portico/kube';
+import { type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { EventReason, programNames, type ProgramNames } from '@portico/labels';
 import type { Logger, Readiness } from '@portico/service-kit';
 import type { EventSink } from '@portico/servicelb-runtime';

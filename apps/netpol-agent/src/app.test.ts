@@ -7,7 +7,7 @@ import { runConfig, runFlags } from './config.ts';
 import { parseFlags } from '@portico/service-kit';
 import { FakeKernelRunner } from '@portico/iptables/testing';
 import { Kernel, toolsFor } from '@portico/iptables/adapter';
-import { FakeClock } from './runner.ts';
+import { FakeClock } from '@portico/runner/testing';
 import { node, ns, pod, policy } from './test-fixtures.ts';
 import type { SyncResult } from './sync.ts';
 
@@ -56,7 +56,7 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
     try {
       assert.equal((await app.server.inject({ url: '/readyz' })).statusCode, 503);
       await app.start();
-      await clock.advance(0);
+      await clock.tick(0);
       await until(() => syncs.length === 1, 'first sync');
       assert.equal(syncs[0]!.outcome, 'applied');
       assert.equal(syncs[0]!.reread, true, 'the first sync reads the kernel');
@@ -72,9 +72,9 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
       kube.put(policy('x', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }) as unknown as KubeObject);
       kube.put(pod('x', 'b', { pod: 'b', v: '2' }, 'n2', ['10.42.1.11']) as unknown as KubeObject);
       await new Promise((r) => setTimeout(r, 50));
-      await clock.advance(999);
+      await clock.tick(999);
       assert.equal(syncs.length, 1, 'not before the minimum interval');
-      await clock.advance(1);
+      await clock.tick(1);
       await until(() => syncs.length === 2, 'policy sync');
       assert.equal(syncs[1]!.outcome, 'applied');
       assert.equal(syncs[1]!.reread, false, 'event syncs plan against the model');
@@ -84,18 +84,18 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
       const a = pod('x', 'a', { pod: 'a' }, 'n1', ['10.42.0.10', 'fd42::10']);
       kube.put({ ...a, metadata: { ...a.metadata, annotations: { note: 'x' } } } as unknown as KubeObject);
       await new Promise((r) => setTimeout(r, 50));
-      await clock.advance(10_000);
+      await clock.tick(10_000);
       assert.equal(syncs.length, 2);
 
       // Deleting the policy removes its chain.
       kube.remove(Resources.NetworkPolicy, { namespace: 'x', name: 'deny' });
       await new Promise((r) => setTimeout(r, 50));
-      await clock.advance(0);
+      await clock.tick(0);
       await until(() => syncs.length === 3, 'delete sync');
       assert.ok(!chains(fake).some((c) => c.startsWith('KUBE-NWPLCY-') && !['KUBE-NWPLCY-COMMON', 'KUBE-NWPLCY-DEFAULT', 'KUBE-NWPLCY-TAIL'].includes(c)));
 
       // The periodic resync re-reads the kernel and finds nothing to do.
-      await clock.advance(5 * 60_000);
+      await clock.tick(5 * 60_000);
       await until(() => syncs.length === 4, 'periodic sync');
       assert.equal(syncs[3]!.reread, true);
       assert.equal(syncs[3]!.outcome, 'unchanged');
@@ -114,12 +114,12 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
     const { kube, fake, clock, app, syncs } = setup();
     try {
       await app.start();
-      await clock.advance(0);
+      await clock.tick(0);
       await until(() => syncs.length === 1, 'first sync');
       const good = policy('x', 'web', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80 }] }] });
       kube.put(good as unknown as KubeObject);
       await new Promise((r) => setTimeout(r, 50));
-      await clock.advance(1000);
+      await clock.tick(1000);
       await until(() => syncs.length === 2, 'policy sync');
       const before = [...fake.tables.IPv4.entries()].map(([k, c]) => `${k}\n${c.rules.join('\n')}`).join('\n');
       assert.match(before, /--dport 80/);
@@ -127,7 +127,7 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
       // The same policy, now with ingress as a map (what a newer or broken client could send).
       kube.put({ ...good, spec: { ...good.spec, ingress: { ports: [{ port: 81 }] } } } as unknown as KubeObject);
       await new Promise((r) => setTimeout(r, 50));
-      await clock.advance(1000);
+      await clock.tick(1000);
       await until(() => syncs.length === 3, 'sync of the invalid version');
       const p = syncs[2]!.problems.find((x) => x.reason === 'InvalidNetworkPolicy')!;
       assert.equal(p.field, 'spec.ingress');
@@ -155,15 +155,15 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
     try {
       fake.failNext = 'iptables';
       await app.start();
-      await clock.advance(0);
+      await clock.tick(0);
       await until(() => syncs.length === 1, 'first sync');
       assert.equal(syncs[0]!.outcome, 'failed');
       const ready = await app.server.inject({ url: '/readyz' });
       assert.equal(ready.statusCode, 503);
       assert.match(ready.body, /first sync not done/);
-      await clock.advance(4_999);
+      await clock.tick(4_999);
       assert.equal(syncs.length, 1);
-      await clock.advance(1);
+      await clock.tick(1);
       await until(() => syncs.length === 2, 'retry');
       assert.equal(syncs[1]!.outcome, 'applied');
       assert.equal(syncs[1]!.reread, true, 'after a failure the kernel is re-read');

@@ -3,7 +3,8 @@
 // controller, its caches and its Lease are @portico/servicelb-runtime's ServiceLB host (the same
 // one ccm runs); this app adds only the health and metrics server.
 
-import { createKubeMetrics, type Clock, type KubeClient } from '@portico/kube';
+import { createKubeMetrics, type KubeClient } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { buildHealthServer, splitListenAddr, type Logger, type Registry } from '@portico/service-kit';
 import { createServiceLBHost, FIELD_MANAGER, type EventSink, type ServiceLBController, type ServiceLBHost } from '@portico/servicelb-runtime';
 import type { RunConfig } from './config.ts';

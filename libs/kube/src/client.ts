@@ -6,7 +6,8 @@
 // bodies and answers are the server's JSON unchanged (no Date conversion), and the same code is
 // exercised in unit tests through FakeKube's in-memory transport.
 
-import { type Clock, realClock } from './clock.ts';
+import { type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { apiErrorFrom, KubeApiError, KubeTimeoutError, KubeTransportError } from './errors.ts';
 import { groupVersionPath, resourcePath, staticResourceFor, type ResourceType } from './resources.ts';
 import { NdjsonDecoder, readText, type HttpMethod, type HttpTransport } from './transport.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeClock } from './clock.ts';
+import { FakeClock } from '@portico/runner/testing';
 import { type CoreEvent, EventRecorder } from './events.ts';
 import { FakeKube } from './fake-kube.ts';
 import { RecordingLogger } from './logger.ts';

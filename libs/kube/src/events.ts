@@ -12,7 +12,8 @@
 // it everywhere, and K3s's ServiceLB reasons are emitted the same way.
 
 import type { KubeClient } from './client.ts';
-import { type Clock, realClock } from './clock.ts';
+import { type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { isNamespaceTerminating, isNotFound } from './errors.ts';
 import { type KubeLogger, silentLogger } from './logger.ts';
 import { Resources } from './resources.ts';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeClock, flush } from './clock.ts';
+import { FakeClock, flush } from '@portico/runner/testing';
 import { ApplyConflictError, InvalidError, KubeApiError, NotFoundError } from './errors.ts';
 import { FakeKube } from './fake-kube.ts';
 import { Resources } from './resources.ts';

@@ -22,7 +22,8 @@
 
 import { parse as parseYaml } from 'yaml';
 import { RestKubeClient } from './client.ts';
-import { type Clock, realClock } from './clock.ts';
+import { type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import type { PatchType } from './client.ts';
 import { apiVersionOf, type ResourceType, Resources, staticResourceFor } from './resources.ts';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelRequirement } from './selectors.ts';

@@ -13,7 +13,6 @@
 export * from './types.ts';
 export * from './resources.ts';
 export * from './errors.ts';
-export * from './clock.ts';
 export * from './backoff.ts';
 export * from './logger.ts';
 export * from './transport.ts';

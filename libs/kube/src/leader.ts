@@ -14,7 +14,8 @@
 //    standby takes over at its next retry instead of after a full lease duration.
 
 import type { KubeClient } from './client.ts';
-import { type Clock, realClock, sleep } from './clock.ts';
+import { type Clock, sleep } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { isConflict, isNotFound } from './errors.ts';
 import { type KubeLogger, silentLogger } from './logger.ts';
 import { Resources } from './resources.ts';

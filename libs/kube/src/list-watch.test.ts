@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeClock, flush } from './clock.ts';
+import { FakeClock, flush } from '@portico/runner/testing';
 import { FakeKube } from './fake-kube.ts';
 import { type ChangeEvent, ListWatch, stripManagedFields } from './list-watch.ts';
 import { RecordingLogger } from './logger.ts';

@@ -13,7 +13,8 @@
 
 import { Backoff, type BackoffOptions, jittered } from './backoff.ts';
 import type { KubeClient } from './client.ts';
-import { type Clock, realClock, sleep } from './clock.ts';
+import { type Clock, sleep } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { GoneError, isGone, KubeApiError, KubeTimeoutError } from './errors.ts';
 import { type KubeLogger, silentLogger } from './logger.ts';
 import type { ResourceType } from './resources.ts';

@@ -4,7 +4,8 @@
 
 import { createKubeClient } from './bootstrap.ts';
 import { KubeConfigError } from './errors.ts';
-import { type Clock, realClock, sleep } from './clock.ts';
+import { type Clock, sleep } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 
 /**
  * Connects as createKubeClient does. On an unusable kubeconfig it writes `<prefix>: <why>` to

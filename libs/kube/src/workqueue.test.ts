@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeClock, flush } from './clock.ts';
+import { FakeClock, flush } from '@portico/runner/testing';
 import { RecordingLogger } from './logger.ts';
 import { BucketRateLimiter, defaultControllerRateLimiter, ExponentialFailureRateLimiter, MaxOfRateLimiter, runWorkers, WorkQueue } from './workqueue.ts';
 

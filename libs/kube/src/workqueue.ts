@@ -7,7 +7,8 @@
 //  - `shutDown()` stops accepting keys; `shutDownWithDrain()` also waits for queued and in-flight
 //    keys to finish. Time comes from an injectable Clock.
 
-import { type Clock, realClock } from './clock.ts';
+import { type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { type KubeLogger, silentLogger } from './logger.ts';
 
 /** Decides how long a key waits before it is retried. */

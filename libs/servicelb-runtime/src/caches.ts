@@ -16,7 +16,8 @@
 //
 // Every cached object loses metadata.managedFields; Nodes and EndpointSlices are reduced further.
 
-import { ListWatch, Resources, stripManagedFields, type Clock, type KubeClient, type KubeLogger, type KubeObject, type ListWatchMetrics } from '@portico/kube';
+import { ListWatch, Resources, stripManagedFields, type KubeClient, type KubeLogger, type KubeObject, type ListWatchMetrics } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { Kube, type ProgramNames } from '@portico/labels';
 import type { DaemonSet, EndpointSlice, Node, Pod, Service, ServiceLBSnapshot } from '@portico/servicelb';
 

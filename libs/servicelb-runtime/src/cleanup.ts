@@ -12,7 +12,8 @@
 
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { connectForCommand, isNotFound, LeaderElector, type Clock, type KubeClient, type KubeObject, Resources } from '@portico/kube';
+import { connectForCommand, isNotFound, LeaderElector, type KubeClient, type KubeObject, Resources } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { isValidProgram, programNames } from '@portico/labels';
 import { hasCleanupFinalizer, wantsLoadBalancer, type Service } from '@portico/servicelb';
 import { createLogger, createRegistry, ExitCode, fieldName, formatIssue, logLevelFlag, type CommandContext, type FlagSpec, type Issue, type Logger, type LogLevel } from '@portico/service-kit';

@@ -23,7 +23,9 @@
 // Only the leader writes. Caches run in every replica (a standby takes over warm); the queue exists
 // only while leading, so a standby is idle but ready.
 
-import { Backoff, isConflict, realClock, sleep, WorkQueue, type Clock, type KubeClient, type KubeMetrics, type KubeObject } from '@portico/kube';
+import { Backoff, isConflict, WorkQueue, type KubeClient, type KubeMetrics, type KubeObject } from '@portico/kube';
+import { sleep, type Clock } from '@portico/runner';
+import { realClock } from '@portico/runner/adapter';
 import { EventReason, Kube, programNames, type ProgramNames } from '@portico/labels';
 import type { Logger, Readiness } from '@portico/service-kit';
 import {

@@ -3,7 +3,8 @@
 // initialization. Both take the same Lease (SERVICELB_LEASE_NAME by default), so ServiceLB never
 // runs twice on one cluster, whichever binaries are deployed.
 
-import { EventRecorder, type Clock, type KubeClient, type KubeMetrics } from '@portico/kube';
+import { EventRecorder, type KubeClient, type KubeMetrics } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import { ServiceLB } from '@portico/labels';
 import type { Logger, Readiness, Registry } from '@portico/service-kit';
 import type { ServiceLBConfig } from '@portico/servicelb';

@@ -6,7 +6,8 @@
 // back to idle and campaigns again, rather than exiting as client-go controllers do: the caches stay
 // warm, and readiness does not flap. Without leader election the work runs until close().
 
-import { LeaderElector, type Clock, type KubeClient, type LeaderElectorMetrics } from '@portico/kube';
+import { LeaderElector, type KubeClient, type LeaderElectorMetrics } from '@portico/kube';
+import { type Clock } from '@portico/runner';
 import type { Logger } from '@portico/service-kit';
 import type { LeaderConfig } from './config.ts';
 

@@ -1,6 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { BoundedRunner, FakeClock, type RunOutcome, type RunReason } from './runner.ts';
+import { FakeClock } from './testing/index.ts';
+import { BoundedRunner, type RunOutcome, type RunReason } from './bounded-runner.ts';
 
 /** A run function whose calls are recorded and whose completion the test controls. */
 function harness(opts: { min?: number; retry?: number; max?: number; hold?: boolean } = {}) {
@@ -41,51 +42,51 @@ describe('BoundedRunner', () => {
   it('runs once at start, then only when requested or periodically', async () => {
     const h = harness();
     h.runner.start();
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     assert.deepEqual(h.starts, [{ at: 1000, reason: 'initial' }]);
-    await h.clock.advance(59_999);
+    await h.clock.tick(59_999);
     assert.equal(h.starts.length, 1, 'no run before the max interval');
-    await h.clock.advance(1);
+    await h.clock.tick(1);
     assert.deepEqual(h.starts[1], { at: 61_000, reason: 'periodic' });
   });
 
   it('coalesces a burst of requests into one run, respecting the minimum interval', async () => {
     const h = harness({ min: 100 });
     h.runner.start();
-    await h.clock.advance(10); // initial run at 1000
+    await h.clock.tick(10); // initial run at 1000
     for (let i = 0; i < 50; i++) h.runner.request();
-    await h.clock.advance(89);
+    await h.clock.tick(89);
     assert.equal(h.starts.length, 1, 'the second run waits for min interval after the first start');
-    await h.clock.advance(1);
+    await h.clock.tick(1);
     assert.deepEqual(h.starts.map((s) => s.at), [1000, 1100]);
     assert.equal(h.starts[1]!.reason, 'request');
-    await h.clock.advance(10_000);
+    await h.clock.tick(10_000);
     assert.equal(h.starts.length, 2, 'requests were collapsed into exactly one run');
   });
 
   it('runs a request immediately when the minimum interval has passed', async () => {
     const h = harness({ min: 100 });
     h.runner.start();
-    await h.clock.advance(500);
+    await h.clock.tick(500);
     h.runner.request();
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     assert.deepEqual(h.starts.map((s) => s.at), [1000, 1500]);
   });
 
   it('collapses requests made during a run into exactly one follow-up run', async () => {
     const h = harness({ min: 100, hold: true });
     h.runner.start();
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     assert.equal(h.runner.busy, true);
     h.runner.request();
     h.runner.request();
-    await h.clock.advance(500);
+    await h.clock.tick(500);
     assert.equal(h.starts.length, 1, 'never two runs at once');
     h.finish('ok');
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     assert.deepEqual(h.starts.map((s) => s.at), [1000, 1500], 'follow-up starts when the run ends');
     h.finish('ok');
-    await h.clock.advance(10_000);
+    await h.clock.tick(10_000);
     assert.equal(h.starts.length, 2);
   });
 
@@ -93,59 +94,59 @@ describe('BoundedRunner', () => {
     const h = harness({ retry: 1000 });
     h.setOutcome('retry');
     h.runner.start();
-    await h.clock.advance(0);
-    await h.clock.advance(999);
+    await h.clock.tick(0);
+    await h.clock.tick(999);
     assert.equal(h.starts.length, 1);
     h.setOutcome('throw');
-    await h.clock.advance(1);
+    await h.clock.tick(1);
     assert.deepEqual(h.starts[1], { at: 2000, reason: 'retry' });
     assert.equal(h.errors.length, 1);
     h.setOutcome('ok');
-    await h.clock.advance(1000);
+    await h.clock.tick(1000);
     assert.deepEqual(h.starts[2], { at: 3000, reason: 'retry' });
-    await h.clock.advance(30_000);
+    await h.clock.tick(30_000);
     assert.equal(h.starts.length, 3, 'after success only the periodic timer remains');
-    assert.equal(h.clock.pendingTimers, 1);
-    assert.equal(h.clock.nextDue, 63_000);
+    assert.equal(h.clock.pending, 1);
+    assert.equal(h.clock.nextAt(), 63_000);
   });
 
   it('a request overrides a later retry when it is due earlier', async () => {
     const h = harness({ min: 100, retry: 5000 });
     h.setOutcome('retry');
     h.runner.start();
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     h.setOutcome('ok');
     h.runner.request();
-    await h.clock.advance(100);
+    await h.clock.tick(100);
     assert.deepEqual(h.starts.map((s) => [s.at, s.reason]), [[1000, 'initial'], [1100, 'request']]);
-    await h.clock.advance(10_000);
+    await h.clock.tick(10_000);
     assert.equal(h.starts.length, 2, 'the retry timer was superseded by the successful run');
   });
 
   it('stop cancels timers and waits for the run in flight', async () => {
     const h = harness({ hold: true });
     h.runner.start();
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     let stopped = false;
     const p = h.runner.stop().then(() => (stopped = true));
-    await h.clock.advance(0);
+    await h.clock.tick(0);
     assert.equal(stopped, false, 'stop waits for the in-flight run');
     h.finish('ok');
     await p;
     h.runner.request();
-    await h.clock.advance(120_000);
+    await h.clock.tick(120_000);
     assert.equal(h.starts.length, 1);
-    assert.equal(h.clock.pendingTimers, 0);
+    assert.equal(h.clock.pending, 0);
   });
 
   it('requests before start are served by the initial run', async () => {
     const h = harness();
     h.runner.request();
-    await h.clock.advance(1000);
+    await h.clock.tick(1000);
     assert.equal(h.starts.length, 0, 'nothing runs before start');
     h.runner.start();
-    await h.clock.advance(0);
-    await h.clock.advance(1000);
+    await h.clock.tick(0);
+    await h.clock.tick(1000);
     assert.deepEqual(h.starts.map((s) => s.reason), ['initial']);
   });
 

@@ -1,6 +1,6 @@
 /**
- * The sync scheduler of `run` (STYLE rule 7): watches only *request* a sync; one worker runs the
- * syncs, one at a time, and this runner decides when.
+ * A bounded sync scheduler (STYLE rule 7; netpol-agent's `run` loop uses it): watches only *request*
+ * a sync; one worker runs the syncs, one at a time, and this runner decides when.
  *
  * Semantics (the shape of Kubernetes' BoundedFrequencyRunner, which kube-network-policies uses):
  * - `request()` never blocks and never runs the sync itself. A burst of requests becomes one run:
@@ -14,16 +14,7 @@
  * - The clock is a parameter, so tests step time by hand and never sleep.
  */
 
-/** A cancellable one-shot timer. */
-export interface Timer {
-  cancel(): void;
-}
-
-/** Time source and timers; the real one wraps Date.now and setTimeout, tests use {@link FakeClock}. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): Timer;
-}
+import type { Clock, TimerHandle } from './clock.ts';
 
 /** What one run reports back. `'retry'` asks for a retry after the retry interval. */
 export type RunOutcome = 'ok' | 'retry';
@@ -45,17 +36,9 @@ export interface BoundedRunnerOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => clearTimeout(t) };
-  },
-};
-
 export class BoundedRunner {
   readonly #opts: BoundedRunnerOptions;
-  #timer: Timer | undefined;
+  #timer: TimerHandle | undefined;
   #timerDue = Infinity;
   #timerReason: RunReason = 'request';
   #running: Promise<void> | undefined;
@@ -96,7 +79,7 @@ export class BoundedRunner {
   /** Cancels future runs and waits for the one in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#timer?.cancel();
+    if (this.#timer) this.#opts.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerDue = Infinity;
     await this.#running;
@@ -106,10 +89,10 @@ export class BoundedRunner {
   #schedule(at: number, reason: RunReason): void {
     if (this.#stopped) return;
     if (this.#timer && this.#timerDue <= at) return;
-    this.#timer?.cancel();
+    if (this.#timer) this.#opts.clock.clearTimeout(this.#timer);
     this.#timerDue = at;
     this.#timerReason = reason;
-    this.#timer = this.#opts.clock.setTimer(() => this.#fire(), at - this.#opts.clock.now());
+    this.#timer = this.#opts.clock.setTimeout(() => this.#fire(), at - this.#opts.clock.now());
   }
 
   #fire(): void {
@@ -144,67 +127,4 @@ export class BoundedRunner {
     if (outcome === 'retry') this.#schedule(end + this.#opts.retryIntervalMs, 'retry');
     if (this.#pending) this.#schedule(Math.max(end, this.#lastStart + this.#opts.minIntervalMs), 'request');
   }
-}
-
-/**
- * A manual clock for tests: `advance(ms)` fires due timers in time order and lets the promises they
- * start settle before moving on.
- */
-export class FakeClock implements Clock {
-  #now: number;
-  #seq = 0;
-  readonly #timers = new Map<number, { due: number; fn: () => void }>();
-
-  constructor(start = 0) {
-    this.#now = start;
-  }
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimer(fn: () => void, ms: number): Timer {
-    const id = ++this.#seq;
-    this.#timers.set(id, { due: this.#now + Math.max(0, ms), fn });
-    return { cancel: () => void this.#timers.delete(id) };
-  }
-
-  /** Number of armed timers (for assertions). */
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-
-  /** Due time of the earliest armed timer, or undefined. */
-  get nextDue(): number | undefined {
-    let min: number | undefined;
-    for (const t of this.#timers.values()) if (min === undefined || t.due < min) min = t.due;
-    return min;
-  }
-
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    await settle();
-    for (;;) {
-      let nextId: number | undefined;
-      let next: { due: number; fn: () => void } | undefined;
-      for (const [id, t] of this.#timers) {
-        if (t.due <= target && (!next || t.due < next.due || (t.due === next.due && id < nextId!))) {
-          next = t;
-          nextId = id;
-        }
-      }
-      if (!next || nextId === undefined) break;
-      this.#timers.delete(nextId);
-      this.#now = Math.max(this.#now, next.due);
-      next.fn();
-      await settle();
-    }
-    this.#now = target;
-    await settle();
-  }
-}
-
-/** Lets queued promise callbacks run (several turns, for chains of awaits). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

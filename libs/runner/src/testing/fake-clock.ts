@@ -1,48 +1,4 @@
-// Time as a parameter (STYLE rule 7): every timer in libs/kube goes through a Clock, so unit tests
-// step time by hand with FakeClock instead of sleeping.
-
-/** An opaque timer handle returned by `Clock.setTimeout`. */
-export type TimerHandle = { readonly __timer: unique symbol } | object;
-
-/** Wall-clock milliseconds and one-shot timers. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/**
- * The process clock. Timers are ordinary (ref'd) Node timers: a campaigning elector or a backing-off
- * watch keeps the process alive, as it should; every component clears its timers on stop().
- */
-export const realClock: Clock = Object.freeze({
-  now: () => Date.now(),
-  setTimeout: (fn: () => void, ms: number): TimerHandle => setTimeout(fn, Math.max(0, ms)),
-  clearTimeout: (handle: TimerHandle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-});
-
-/**
- * Resolves after `ms` on `clock`, or rejects with the signal's reason when `signal` aborts first.
- * Never leaves a timer behind.
- */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason ?? new Error('aborted'));
-      return;
-    }
-    const onAbort = (): void => {
-      clock.clearTimeout(handle);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+import type { Clock, TimerHandle } from '../clock.ts';
 
 interface FakeTimer {
   readonly id: number;
