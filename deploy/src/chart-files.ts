@@ -13,6 +13,18 @@ export const CHART_DIR = join(REPO, 'deploy', 'helm', 'portico');
 /** Components whose RBAC the chart renders, by app name (apps/<app>/rbac.yaml). */
 export const RBAC_APPS = ['servicelb-controller', 'ccm', 'netpol-agent', 'addon-manager'] as const;
 
+/**
+ * RBAC of the chart's uninstall hooks (templates/uninstall-cleanup.yaml), by hook name (its
+ * ServiceAccount is portico-<hook>): each is the app's own file for its cleanup command, proven by
+ * deploy/test/t2/hooks-rbac.test.ts, copied to files/rbac/<hook>.yaml like the apps' rbac.yaml.
+ */
+export const HOOK_RBAC: Readonly<Record<string, string>> = {
+  'servicelb-cleanup': 'apps/servicelb-controller/rbac-cleanup.yaml',
+  'addon-manager-cleanup': 'apps/addon-manager/rbac-cleanup-charts.yaml',
+  'addon-manager-addons-cleanup': 'apps/addon-manager/rbac-cleanup-addons.yaml',
+  'netpol-cleanup': 'apps/netpol-agent/rbac-cleanup.yaml',
+};
+
 export interface ChartFile {
   /** Path inside the chart. */
   readonly path: string;
@@ -27,6 +39,9 @@ export function expectedChartFiles(repo = REPO): ChartFile[] {
   for (const app of RBAC_APPS) {
     const from = `apps/${app}/rbac.yaml`;
     if (existsSync(join(repo, from))) files.push({ path: `files/rbac/${app}.yaml`, from, content: readFileSync(join(repo, from), 'utf8') });
+  }
+  for (const [hook, from] of Object.entries(HOOK_RBAC)) {
+    if (existsSync(join(repo, from))) files.push({ path: `files/rbac/${hook}.yaml`, from, content: readFileSync(join(repo, from), 'utf8') });
   }
   // The CRDs addon-manager serves (Addon, HelmChart, HelmChartConfig): Helm installs crds/ first.
   const crdDir = 'apps/addon-manager/crds';

@@ -138,8 +138,12 @@ is written for the defaults (every namespace kube-system); here only namespaces 
   - a rule on `leases` limited to k3s-cloud-controller-manager (ccm's Lease, named after the
     program) follows serviceLB.program.
 Objects named in `skipObjects` ("Kind/name") are left out (ccm's hosted-ServiceLB part when ccm
-does not host ServiceLB).
-Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" ...) "skipObjects" (list ...)).
+does not host ServiceLB); objects named in `fixedObjects` keep the namespace the file gives them
+(the addons cleanup's Role: Addons always live in kube-system).
+With `phase` (an uninstall hook's RBAC, files/rbac/<hook>.yaml from apps/<app>/rbac-cleanup*.yaml),
+every object also gets the hook annotations of that phase with weight -10 (before the hook's Jobs).
+Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" ...) "skipObjects" (list ...)
+["fixedObjects" (list ...)] ["phase" "post-delete"]).
 */}}
 {{- define "portico.rbac" -}}
 {{- $ctx := .ctx -}}
@@ -150,6 +154,7 @@ Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" 
 {{- end -}}
 {{- $lbObjects := .lbObjects | default list -}}
 {{- $skipObjects := .skipObjects | default list -}}
+{{- $fixedObjects := .fixedObjects | default list -}}
 {{- $lbNs := $ctx.Values.serviceLB.namespace -}}
 {{- range $doc := regexSplit "(?m)^---[ \t]*$" $raw -1 }}
 {{- $obj := fromYaml $doc }}
@@ -159,7 +164,11 @@ Call with (dict "ctx" $ "app" "servicelb-controller" "lbObjects" (list "Role/x" 
 {{- if and $obj (not (has (printf "%s/%s" $obj.kind $obj.metadata.name) $skipObjects)) }}
 {{- $meta := $obj.metadata }}
 {{- $_ := set $meta "labels" (merge (dict) (include "portico.componentLabels" (dict "ctx" $ctx "app" $.app) | fromYaml) ($meta.labels | default dict)) }}
-{{- if hasKey $meta "namespace" }}
+{{- if $.phase }}
+{{- $_ := set $meta "annotations" (merge (dict) (include "portico.hookAnnotations" (dict "phase" $.phase "weight" -10) | fromYaml) ($meta.annotations | default dict)) }}
+{{- end }}
+{{- if has (printf "%s/%s" $obj.kind $meta.name) $fixedObjects }}
+{{- else if hasKey $meta "namespace" }}
 {{- if has (printf "%s/%s" $obj.kind $meta.name) $lbObjects }}
 {{- $_ := set $meta "namespace" $lbNs }}
 {{- else }}
@@ -230,35 +239,6 @@ Annotations of an uninstall hook (templates/uninstall-cleanup.yaml). Call with (
 helm.sh/hook: {{ .phase }}
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
-{{- end -}}
-
-{{/*
-ServiceAccount portico-<app> plus its rights, all as hooks of `phase` (weight -10, before the Jobs):
-a ClusterRole with `clusterRules` (if any) and, per entry of `roles` ({namespace, rules, suffix}), a
-Role portico-<app><suffix> in that namespace (suffixes keep two Roles apart when the namespaces are
-the same); each bound to the ServiceAccount.
-Call with (dict "ctx" $ "app" "servicelb-cleanup" "phase" "post-delete" "clusterRules" (list ...) "roles" (list ...)).
-*/}}
-{{- define "portico.hookRBAC" -}}
-{{- $ctx := .ctx }}
-{{- $name := printf "portico-%s" .app }}
-{{- $meta := dict "labels" (include "portico.componentLabels" (dict "ctx" $ctx "app" .app) | fromYaml) "annotations" (include "portico.hookAnnotations" (dict "phase" .phase "weight" -10) | fromYaml) }}
-{{- $subject := list (dict "kind" "ServiceAccount" "name" $name "namespace" $ctx.Release.Namespace) }}
----
-{{ toYaml (dict "apiVersion" "v1" "kind" "ServiceAccount" "metadata" (merge (dict "name" $name "namespace" $ctx.Release.Namespace) $meta)) }}
-{{- with .clusterRules }}
----
-{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRole" "metadata" (merge (dict "name" $name) $meta) "rules" .) }}
----
-{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRoleBinding" "metadata" (merge (dict "name" $name) $meta) "roleRef" (dict "apiGroup" "rbac.authorization.k8s.io" "kind" "ClusterRole" "name" $name) "subjects" $subject) }}
-{{- end }}
-{{- range .roles }}
-{{- $role := printf "%s%s" $name (.suffix | default "") }}
----
-{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "Role" "metadata" (merge (dict "name" $role "namespace" .namespace) $meta) "rules" .rules) }}
----
-{{ toYaml (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "RoleBinding" "metadata" (merge (dict "name" $role "namespace" .namespace) $meta) "roleRef" (dict "apiGroup" "rbac.authorization.k8s.io" "kind" "Role" "name" $role) "subjects" $subject) }}
-{{- end }}
 {{- end -}}
 
 {{/*
