@@ -21,7 +21,7 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 }
 
 function setup() {
-  const parsed = parseFlags(runFlags(), ['--node-name', 'n1', '--min-sync-interval', '1s', '--sync-retry-interval', '5s', '--resync-period', '5m'], {});
+  const parsed = parseFlags(runFlags(), ['--node-name', 'n1', '--min-sync-interval', '1s', '--sync-retry-interval', '5s', '--resync-period', '5m', '--verify-period', '12m'], {});
   assert.ok(parsed.ok);
   const built = runConfig(parsed.values);
   assert.ok('config' in built);
@@ -94,15 +94,17 @@ describe('netpol-agent run loop (FakeKube + fake kernel + fake clock)', () => {
       await until(() => syncs.length === 3, 'delete sync');
       assert.ok(!chains(fake).some((c) => c.startsWith('KUBE-NWPLCY-') && !['KUBE-NWPLCY-COMMON', 'KUBE-NWPLCY-DEFAULT', 'KUBE-NWPLCY-TAIL'].includes(c)));
 
-      // The periodic resync re-reads the kernel and finds nothing to do.
-      await clock.tick(5 * 60_000);
-      await until(() => syncs.length === 4, 'periodic sync');
-      assert.equal(syncs[3]!.reread, true);
-      assert.equal(syncs[3]!.outcome, 'unchanged');
-      assert.equal(syncs[3]!.writes, 0);
-
+      // The periodic resync checks the rules and the set sizes and finds nothing to do; the full
+      // verification (every set member) comes at the first resync --verify-period (12m) after the
+      // last full read (the first sync).
+      for (let i = 4; i <= 8; i++) {
+        await clock.tick(5 * 60_000);
+        await until(() => syncs.length === i, `periodic sync ${i}`);
+      }
+      assert.deepEqual(syncs.slice(3).map((s) => s.read), ['check', 'check', 'full', 'check', 'check'], 'full verification 12m after the last full read');
+      assert.deepEqual(syncs.slice(3).map((s) => [s.outcome, s.writes]), Array(5).fill(['unchanged', 0]));
       const metrics = (await app.server.inject({ url: '/metrics' })).body;
-      for (const name of ['kube_router_controller_iptables_sync_time_count', 'kube_router_controller_policy_chains', 'portico_netpol_kernel_writes_total', 'portico_netpol_syncs_total{result="unchanged"} 1']) {
+      for (const name of ['kube_router_controller_iptables_sync_time_count', 'kube_router_controller_policy_chains', 'portico_netpol_kernel_writes_total', 'portico_netpol_syncs_total{result="unchanged"} 5']) {
         assert.ok(metrics.includes(name), `metrics lack ${name}`);
       }
     } finally {

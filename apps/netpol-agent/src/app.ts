@@ -79,6 +79,8 @@ export function createApp(deps: AppDeps): App {
   let firstSyncDone = false;
   let lastOutcome: SyncResult['outcome'] | undefined;
   let lastRunEnd = clock.now();
+  /** When the kernel was last read in full (every set member); the verification timer runs from it. */
+  let lastFullRead = -Infinity;
 
   const snapshot = (): NetpolSnapshot =>
     toNetpolSnapshot({ Pod: pods.list(), Namespace: namespaces.list(), NetworkPolicy: policies.list(), Node: nodes.list() });
@@ -87,8 +89,13 @@ export function createApp(deps: AppDeps): App {
     const snap = snapshot();
     for (const c of caches) metrics.cacheObjects.labels(c.name).set(c.size);
     const families = resolveFamilies(config, nodeAddresses(snap, config.nodeName));
-    // The periodic resync and the first sync read the kernel; others plan against the model.
-    const r = await syncer.sync(snap, netpolConfig(config, families), { reread: reason === 'periodic' || reason === 'initial' });
+    // Event-driven syncs plan against the model; the periodic resync checks the rules and the set
+    // sizes, and reads every set member once --verify-period has passed since the last full read
+    // (the first sync always reads everything).
+    const verifyDue = clock.now() - lastFullRead >= config.verifyPeriodMs;
+    const read = reason === 'initial' || (reason === 'periodic' && verifyDue) ? 'full' : reason === 'periodic' ? 'check' : 'model';
+    const r = await syncer.sync(snap, netpolConfig(config, families), { read });
+    if (r.reread) lastFullRead = clock.now();
     lastRunEnd = clock.now();
     lastOutcome = r.outcome;
     if (r.outcome !== 'failed') firstSyncDone = true;
@@ -101,7 +108,7 @@ export function createApp(deps: AppDeps): App {
         drift: r.drift,
         writes: r.writes,
         bytes: r.bytes,
-        reread: r.reread,
+        read: r.read,
         ms: Math.round(r.durationMs.total * 10) / 10,
         pods: pods.size,
         policies: policies.size,

@@ -46,6 +46,8 @@ export interface RunConfig extends AgentConfig {
   readonly metricsAddr: string;
   readonly logLevel: LogLevel;
   readonly resyncPeriodMs: number;
+  /** Full verification (every set member read back) at least this often, at a periodic resync. */
+  readonly verifyPeriodMs: number;
   readonly minSyncIntervalMs: number;
   readonly retryIntervalMs: number;
 }
@@ -175,7 +177,22 @@ export function runFlags(): FlagSpec[] {
     ...commonRunFlags({ metricsAddr: DEFAULT_METRICS_ADDR }),
     { name: 'node-name', type: 'string', env: Env.nodeName, required: true, description: 'This node (downward API spec.nodeName)' },
     ...policyFlags(),
-    { name: 'resync-period', type: 'duration', env: 'PORTICO_RESYNC_PERIOD', default: 300_000, description: 'Full resync (re-read the kernel, repair drift) at least this often', validate: positive },
+    {
+      name: 'resync-period',
+      type: 'duration',
+      env: 'PORTICO_RESYNC_PERIOD',
+      default: 300_000,
+      description: 'Periodic resync: re-render, re-read the rules and the set sizes, repair drift',
+      validate: positive,
+    },
+    {
+      name: 'verify-period',
+      type: 'duration',
+      env: 'PORTICO_VERIFY_PERIOD',
+      default: 1_800_000,
+      description: 'Full verification (read back every set member, repair drift) at the first resync this long after the last one',
+      validate: positive,
+    },
     {
       name: 'min-sync-interval',
       type: 'duration',
@@ -237,6 +254,7 @@ export function runConfig(values: FlagValues): { config: RunConfig } | { issues:
       metricsAddr: values['metrics-addr'] as string,
       logLevel: values['log-level'] as LogLevel,
       resyncPeriodMs: values['resync-period'] as number,
+      verifyPeriodMs: values['verify-period'] as number,
       minSyncIntervalMs: values['min-sync-interval'] as number,
       retryIntervalMs: values['sync-retry-interval'] as number,
     }),

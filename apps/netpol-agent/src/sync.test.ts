@@ -133,6 +133,53 @@ describe('Syncer', () => {
     assert.equal(dump(fake), want);
   });
 
+  it('the cheap check (rules and set sizes, no members) repairs a flushed chain and escalates to a full read for a set that changed size or vanished', async () => {
+    const { fake, syncer } = setup();
+    const snap = { ...randomSnapshot(rng(3)), networkPolicies: POLICIES };
+    await syncer.sync(snap, CONFIG);
+    const want = dump(fake);
+    const unchanged = await syncer.sync(snap, CONFIG, { read: 'check' });
+    assert.deepEqual([unchanged.outcome, unchanged.read, unchanged.reread, unchanged.writes, unchanged.drift], ['unchanged', 'check', false, 0, false]);
+    assert.ok(!fake.log.some((l) => l.startsWith('ipset save')), 'no member read back');
+
+    // A flushed chain: found by the check, repaired, no full read.
+    const podChain = [...fake.tables.IPv4.keys()].find((k) => k.startsWith('KUBE-POD-FW-'))!;
+    fake.tables.IPv4.get(podChain)!.rules.length = 0;
+    const chain = await syncer.sync(snap, CONFIG, { read: 'check' });
+    assert.deepEqual([chain.outcome, chain.read, chain.drift], ['applied', 'check', true]);
+    assert.equal(dump(fake), want);
+
+    // A set that lost a member: the check sees the size and reads everything.
+    const set = [...fake.sets.values()].find((x) => x.entries.size > 0 && !x.name.startsWith('inet6:'))!;
+    set.entries.delete([...set.entries.keys()][0]!);
+    const shrunk = await syncer.sync(snap, CONFIG, { read: 'check' });
+    assert.deepEqual([shrunk.outcome, shrunk.read, shrunk.drift], ['applied', 'full', true]);
+    assert.equal(dump(fake), want);
+
+    // A destroyed set (its rules gone too, as a foreign cleanup would): same.
+    const name = [...fake.sets.keys()].find((n) => n.startsWith('KUBE-DST-'))!;
+    for (const c of fake.tables.IPv4.values()) for (let i = c.rules.length - 1; i >= 0; i--) if (c.rules[i]!.includes(name)) c.rules.splice(i, 1);
+    fake.sets.delete(name);
+    const gone = await syncer.sync(snap, CONFIG, { read: 'check' });
+    assert.deepEqual([gone.outcome, gone.read, gone.drift], ['applied', 'full', true]);
+    assert.equal(dump(fake), want);
+  });
+
+  it('a member replaced by another (same size) passes the cheap check and is repaired by the full verification', async () => {
+    const { fake, syncer } = setup();
+    const snap = { ...randomSnapshot(rng(3)), networkPolicies: POLICIES };
+    await syncer.sync(snap, CONFIG);
+    const want = dump(fake);
+    const set = [...fake.sets.values()].find((x) => x.entries.size > 0 && x.type === 'hash:ip' && !x.name.startsWith('inet6:'))!;
+    set.entries.delete([...set.entries.keys()][0]!);
+    set.entries.set('10.99.99.99', false);
+    const checked = await syncer.sync(snap, CONFIG, { read: 'check' });
+    assert.deepEqual([checked.outcome, checked.read], ['unchanged', 'check']);
+    const full = await syncer.sync(snap, CONFIG, { read: 'full' });
+    assert.deepEqual([full.outcome, full.read, full.drift], ['applied', 'full', true]);
+    assert.equal(dump(fake), want);
+  });
+
   it('a family dropped by a later snapshot loses its chains, jumps and sets; the other family is untouched', async () => {
     const { fake, kernel, syncer } = setup();
     const snap = { ...randomSnapshot(rng(11)), networkPolicies: POLICIES };

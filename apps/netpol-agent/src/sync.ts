@@ -1,7 +1,7 @@
 import { Netpol } from '@portico/labels';
 import type { Logger } from '@portico/service-kit';
-import { FAMILIES, isFixedChain, NetpolPlanner, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
-import { applyFamilyPlan, isEmptyPlan, planText, type FamilyApplyResult, type FamilyPlan, type KernelFamily } from '@portico/iptables';
+import { FAMILIES, isFixedChain, NETPOL_OWNERSHIP, NetpolPlanner, NetpolRenderer, type DesiredState, type Family, type NetpolConfig, type NetpolSnapshot, type Problem } from '@portico/netpol';
+import { applyFamilyPlan, isEmptyPlan, planText, setHeaderDrift, type FamilyApplyResult, type FamilyPlan, type KernelFamily } from '@portico/iptables';
 import type { Kernel } from '@portico/iptables/adapter';
 import type { AgentMetrics } from './metrics.ts';
 
@@ -10,11 +10,21 @@ import type { AgentMetrics } from './metrics.ts';
  * by `run`.
  *
  * The kernel model. Reading the kernel back (`iptables-save`, `ipset save`) costs about a second
- * per 50,000 rules, far above the incremental-sync budget, so the syncer keeps the state it last
- * read or wrote and plans against that. It re-reads the kernel when asked (`apply`, the first sync,
- * the periodic resync that repairs drift) and after anything went wrong (a failed apply, a leftover
- * set, an unknown rollback): any doubt means a fresh read.
+ * per 50,000 rules or 300,000 set members, far above the incremental-sync budget, so the syncer keeps
+ * the state it last read or wrote and plans against that. How much of the kernel a sync reads is
+ * its {@link ReadMode}:
+ * - `model`: nothing (event-driven syncs);
+ * - `check`: the cheap check of the periodic resync: the table (`iptables-save -t filter`, a few
+ *   thousand rules) and every set's header and member count (`ipset list -t`), not the members.
+ *   The plan runs against the table just read and the model's sets; a set that is missing, unknown,
+ *   of another type or of another size turns the sync into a `full` one;
+ * - `full`: everything, every member of every set (`apply`, the first sync, the periodic full
+ *   verification, and after anything went wrong: a failed apply, a leftover set, an unknown
+ *   rollback; any doubt means a full read).
  */
+
+/** How much of the kernel a sync reads before planning (see the module comment). */
+export type ReadMode = 'model' | 'check' | 'full';
 
 export type SyncOutcome = 'applied' | 'unchanged' | 'failed';
 
@@ -29,8 +39,10 @@ export interface SyncResult {
   /** Restore invocations and bytes written during this sync. */
   readonly writes: number;
   readonly bytes: number;
-  /** True when the kernel was read during this sync. */
+  /** True when the whole kernel (every set member) was read during this sync. */
   readonly reread: boolean;
+  /** What this sync read: the cheap check can turn into a full read when it finds a set differing. */
+  readonly read: ReadMode;
   /** Periodic resync found the kernel differing from what was last applied. */
   readonly drift: boolean;
   readonly durationMs: { readonly render: number; readonly read: number; readonly plan: number; readonly apply: number; readonly total: number };
@@ -77,7 +89,7 @@ export class Syncer {
   }
 
   /** Renders `snapshot` with `config` and makes the kernel match. Never throws. */
-  async sync(snapshot: NetpolSnapshot, config: NetpolConfig, opts: { reread?: boolean } = {}): Promise<SyncResult> {
+  async sync(snapshot: NetpolSnapshot, config: NetpolConfig, opts: { reread?: boolean; read?: ReadMode } = {}): Promise<SyncResult> {
     const t0 = performance.now();
     const writes0 = this.#kernel.writes;
     const bytes0 = this.#kernel.bytes;
@@ -85,7 +97,7 @@ export class Syncer {
     const tRender = performance.now();
     this.#reportProblems(desired.problems);
     const families = desired.families.map((f) => f.family);
-    const result = (r: Omit<SyncResult, 'writes' | 'bytes' | 'problems' | 'durationMs'> & { times: [number, number, number] }): SyncResult => {
+    const result = (r: Omit<SyncResult, 'writes' | 'bytes' | 'problems' | 'durationMs' | 'read'> & { times: [number, number, number] }): SyncResult => {
       const end = performance.now();
       const [read, plan, apply] = r.times;
       const out: SyncResult = {
@@ -98,6 +110,7 @@ export class Syncer {
         writes: this.#kernel.writes - writes0,
         bytes: this.#kernel.bytes - bytes0,
         reread: r.reread,
+        read: r.reread ? 'full' : checked ? 'check' : 'model',
         drift: r.drift,
         durationMs: { render: tRender - t0, read, plan, apply, total: end - t0 },
       };
@@ -106,28 +119,53 @@ export class Syncer {
     };
 
     // The kernel state to plan against.
-    const needRead = opts.reread === true || families.some((f) => !this.#model.has(f));
+    const mode: ReadMode = opts.reread === true ? 'full' : (opts.read ?? 'model');
+    let needRead = mode === 'full' || families.some((f) => !this.#model.has(f));
+    let checked = false;
     const cached = new Map(this.#model);
-    let observed: KernelFamily[];
+    let observed: KernelFamily[] = [];
     const tRead0 = performance.now();
+    const failedRead = (err: unknown): SyncResult => {
+      this.invalidate();
+      return result({ outcome: 'failed', failedPhase: 'read', error: asError(err), families: [], plans: [], reread: true, drift: false, times: [performance.now() - tRead0, 0, 0] });
+    };
+    if (!needRead && mode === 'check') {
+      // The cheap check: the tables, and the sets' headers against the model's sets.
+      checked = true;
+      try {
+        const headers = await this.#kernel.readSetHeaders();
+        for (const f of families) {
+          const model = this.#model.get(f)!;
+          const differing = setHeaderDrift(model, headers, NETPOL_OWNERSHIP);
+          if (differing.length > 0) {
+            this.#log.info({ event: 'setDrift', family: f, sets: differing.slice(0, 10), count: differing.length }, 'sets differ from the model; reading every set');
+            needRead = true;
+            break;
+          }
+          observed.push({ family: f, table: await this.#kernel.readTable(f), sets: model.sets });
+        }
+      } catch (err) {
+        return failedRead(err);
+      }
+    }
     if (needRead) {
       try {
         observed = await this.#kernel.read(families);
       } catch (err) {
-        this.invalidate();
-        return result({ outcome: 'failed', failedPhase: 'read', error: asError(err), families: [], plans: [], reread: true, drift: false, times: [performance.now() - tRead0, 0, 0] });
+        return failedRead(err);
       }
-    } else {
+    } else if (!checked) {
       observed = families.map((f) => this.#model.get(f)!);
     }
     const tRead = performance.now() - tRead0;
+    const compared = needRead || checked;
 
     const tPlan0 = performance.now();
     let plans: FamilyPlan[];
     let drift = false;
     try {
       plans = desired.families.map((f, i) => this.#planner.plan(f, observed[i]!));
-      if (needRead) {
+      if (compared) {
         // Drift: the kernel differs from what we last left there although our plan against our own
         // model would have written nothing.
         desired.families.forEach((f, i) => {

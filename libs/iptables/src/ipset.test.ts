@@ -2,7 +2,7 @@ import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { expectGolden } from '@portico/testing';
-import { ipsetOpsOf, memberOf, parseIpsetSave, renderIpsetRestore, setOptions, withoutOption, IpsetParseError, type IpsetOp } from './ipset.ts';
+import { ipsetOpsOf, memberOf, parseIpsetSave, parseIpsetTerse, renderIpsetRestore, setOptions, withoutOption, IpsetParseError, type IpsetOp } from './ipset.ts';
 import { ipsetFresh, ipsetSwap } from './test-fixtures.ts';
 
 const golden = (name: string): string => join(import.meta.dirname, '..', 'testdata', `${name}.golden`);
@@ -68,3 +68,45 @@ for (const c of badText) {
     assert.throws(() => parseIpsetSave(c.text), (err: unknown) => err instanceof IpsetParseError && err.line === c.line && c.error.test(err.message));
   });
 }
+
+// As printed by ipset v7.17 `ipset list -t` in a test namespace.
+const terse = `Name: KUBE-SRC-A
+Type: hash:ip
+Revision: 6
+Header: family inet hashsize 1024 maxelem 65536 timeout 0 bucketsize 12 initval 0xdb760290
+Size in memory: 280
+References: 0
+Number of entries: 1
+
+Name: inet6:KUBE-DST-B
+Type: hash:net
+Revision: 7
+Header: family inet6 hashsize 1024 maxelem 131072 timeout 0 bucketsize 12 initval 0x3dbfd7a5
+Size in memory: 1240
+References: 2
+Number of entries: 0
+
+Name: L
+Type: list:set
+Revision: 3
+Header: size 8
+Size in memory: 80
+References: 0
+Number of entries: 0
+`;
+
+test('parseIpsetTerse reads names, types, header words and member counts', () => {
+  const h = parseIpsetTerse(terse);
+  assert.deepEqual(
+    h.map((x) => [x.name, x.type, x.entries]),
+    [['KUBE-SRC-A', 'hash:ip', 1], ['inet6:KUBE-DST-B', 'hash:net', 0], ['L', 'list:set', 0]],
+  );
+  assert.deepEqual(h[1]!.options.slice(0, 6), ['family', 'inet6', 'hashsize', '1024', 'maxelem', '131072']);
+  assert.deepEqual(parseIpsetTerse(''), []);
+});
+
+test('parseIpsetTerse names the line of a block it cannot use', () => {
+  assert.throws(() => parseIpsetTerse('Type: hash:ip\n'), (e: unknown) => e instanceof IpsetParseError && e.line === 1);
+  assert.throws(() => parseIpsetTerse('Name: a\nType: hash:ip\nNumber of entries: many\n'), (e: unknown) => e instanceof IpsetParseError && e.line === 3);
+  assert.throws(() => parseIpsetTerse('Name: a\nType: hash:ip\n\nName: b\nType: hash:ip\nNumber of entries: 0\n'), (e: unknown) => e instanceof IpsetParseError && /name a/.test(e.message));
+});

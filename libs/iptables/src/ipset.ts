@@ -191,3 +191,55 @@ export function parseIpsetSave(text: string): IpsetSet[] {
   }
   return sets;
 }
+
+/** One set as `ipset list -t` (terse: headers, no members) prints it. */
+export interface IpsetHeader {
+  readonly name: string;
+  readonly type: string;
+  /** The `Header:` words, e.g. `family inet hashsize 1024 maxelem 65536 timeout 0 ...`. */
+  readonly options: readonly string[];
+  /** `Number of entries:`. */
+  readonly entries: number;
+}
+
+/**
+ * Parses `ipset list -t` output: one block per set (`Name:`, `Type:`, `Revision:`, `Header:`,
+ * `Size in memory:`, `References:`, `Number of entries:`), blocks separated by blank lines. Lines
+ * this parser does not use are skipped; a block without a name, a type or an entry count, or a
+ * count that is not a number, throws {@link IpsetParseError}. Reading every set this way costs a
+ * few lines per set whatever their size, where `ipset save` prints every member.
+ */
+export function parseIpsetTerse(text: string): IpsetHeader[] {
+  const out: IpsetHeader[] = [];
+  let cur: { name?: string; type?: string; options: string[]; entries?: number; line: number } | undefined;
+  const close = (): void => {
+    if (!cur) return;
+    if (cur.name === undefined || cur.type === undefined || cur.entries === undefined) {
+      throw new IpsetParseError(cur.line, `incomplete set block (name ${cur.name ?? '?'}): want Name, Type and Number of entries`);
+    }
+    out.push({ name: cur.name, type: cur.type, options: cur.options, entries: cur.entries });
+    cur = undefined;
+  };
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!.replace(/\r$/, '');
+    const colon = line.indexOf(':');
+    if (line.trim() === '' || colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (key === 'Name') {
+      close();
+      cur = { name: value, options: [], line: n + 1 };
+      continue;
+    }
+    if (!cur) throw new IpsetParseError(n + 1, `expected Name: first, got ${JSON.stringify(line)}`);
+    if (key === 'Type') cur.type = value;
+    else if (key === 'Header') cur.options = value === '' ? [] : value.split(/\s+/);
+    else if (key === 'Number of entries') {
+      if (!/^\d+$/.test(value)) throw new IpsetParseError(n + 1, `Number of entries is not a number: ${JSON.stringify(value)}`);
+      cur.entries = Number(value);
+    }
+  }
+  close();
+  return out;
+}

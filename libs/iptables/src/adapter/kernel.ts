@@ -1,6 +1,6 @@
 import type { IPFamily } from '@portico/ip-selection';
 import type { TableName } from '../model.ts';
-import { parseObservedSets, parseObservedTable, type ObservedSet, type ObservedTable } from '../plan/observed.ts';
+import { parseObservedSetHeaders, parseObservedSets, parseObservedTable, type ObservedSet, type ObservedSetHeader, type ObservedTable } from '../plan/observed.ts';
 import type { PlanWriter } from '../plan/execute.ts';
 import type { KernelFamily } from '../plan/planner.ts';
 import type { Runner } from '../runner.ts';
@@ -128,6 +128,18 @@ export class Kernel implements PlanWriter {
     this.#observer.onSave?.('ipset', undefined, (performance.now() - t0) / 1000);
     if (r.code !== 0) throw new KernelError('ipset save', r.code, r.stderr);
     return parseObservedSets(r.stdout);
+  }
+
+  /**
+   * Every set's header and member count (`ipset list -t`), without the members: a few lines per set
+   * whatever their size, for the cheap check of a kernel model (`setHeaderDrift`).
+   */
+  async readSetHeaders(): Promise<Map<string, ObservedSetHeader>> {
+    const t0 = performance.now();
+    const r = await this.#runner.run(this.#tools.ipset, ['list', '-t']);
+    this.#observer.onSave?.('ipset', undefined, (performance.now() - t0) / 1000);
+    if (r.code !== 0) throw new KernelError('ipset list -t', r.code, r.stderr);
+    return parseObservedSetHeaders(r.stdout);
   }
 
   /** Reads `table` (default filter) of `families` and all sets. */

@@ -1,6 +1,6 @@
 import { BUILTIN_CHAINS, type TableName } from '../model.ts';
 import { IptablesParseError, parseSaveWith } from '../save-parse.ts';
-import { IpsetParseError, parseIpsetSave } from '../ipset.ts';
+import { IpsetParseError, parseIpsetSave, parseIpsetTerse } from '../ipset.ts';
 
 /**
  * The planner's view of what the kernel holds: one table of one family as `iptables-save -t TABLE`
@@ -82,18 +82,48 @@ export function parseObservedSets(text: string, source = 'ipset save'): Map<stri
     throw err;
   }
   for (const s of sets) {
-    const options = new Map<string, string>();
-    let family = '';
-    for (let i = 0; i < s.options.length; i++) {
-      const key = s.options[i]!;
-      const value = i + 1 < s.options.length && !FLAG_OPTIONS.has(key) ? s.options[++i]! : '';
-      if (key === 'family') family = value;
-      else options.set(key, value);
-    }
+    const { family, options } = optionMap(s.options);
     const entries = new Map<string, boolean>();
     for (const m of s.members) entries.set(m.value, m.options?.includes('nomatch') ?? false);
     out.set(s.name, { name: s.name, type: s.type, family, options, entries });
   }
+  return out;
+}
+
+/** One set as `ipset list -t` shows it: what {@link ObservedSet} holds, with a count instead of members. */
+export interface ObservedSetHeader {
+  readonly name: string;
+  readonly type: string;
+  /** `inet`, `inet6`, or ''. */
+  readonly family: string;
+  readonly options: ReadonlyMap<string, string>;
+  /** Number of members. */
+  readonly size: number;
+}
+
+function optionMap(words: readonly string[]): { family: string; options: Map<string, string> } {
+  const options = new Map<string, string>();
+  let family = '';
+  for (let i = 0; i < words.length; i++) {
+    const key = words[i]!;
+    const value = i + 1 < words.length && !FLAG_OPTIONS.has(key) ? words[++i]! : '';
+    if (key === 'family') family = value;
+    else options.set(key, value);
+  }
+  return { family, options };
+}
+
+/** `ipset list -t` output (all families) as headers by name. Throws {@link ParseError}. */
+export function parseObservedSetHeaders(text: string, source = 'ipset list -t'): Map<string, ObservedSetHeader> {
+  let headers;
+  try {
+    headers = parseIpsetTerse(text);
+  } catch (err) {
+    if (err instanceof IpsetParseError) throw new ParseError(source, err.line, err.message);
+    throw err;
+  }
+  const out = new Map<string, ObservedSetHeader>();
+  for (const h of headers) out.set(h.name, { name: h.name, type: h.type, ...optionMap(h.options), size: h.entries });
   return out;
 }
 

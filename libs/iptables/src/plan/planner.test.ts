@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { isEmptyPlan, KernelPlanner, PlanError, planText, type DesiredFamily, type KernelFamily, type Ownership } from './planner.ts';
-import { parseObservedTable } from './observed.ts';
+import { isEmptyPlan, KernelPlanner, PlanError, planText, setHeaderDrift, type DesiredFamily, type KernelFamily, type Ownership } from './planner.ts';
+import { parseObservedSetHeaders, parseObservedSets, parseObservedTable } from './observed.ts';
 
 // The planner for a caller other than netpol: a nat-table component with one chain and one jump.
 const OWN: Ownership = { table: 'nat', ownsChain: (c) => c.startsWith('DEMO-'), ownsSet: (s) => s.startsWith('DEMO-'), builtinMarker: 'demo jump', afterMarker: 'demo jump' };
@@ -69,5 +69,26 @@ describe('KernelPlanner with a caller-defined ownership', () => {
     assert.ok(isEmptyPlan(b.plan(d, first.after)), 'equal content compares equal without the memo too');
     a.reset();
     assert.ok(isEmptyPlan(a.plan(d, first.after)));
+  });
+});
+
+describe('setHeaderDrift (the cheap check of a model\'s sets)', () => {
+  const model: KernelFamily = {
+    family: 'IPv4',
+    table: { chains: new Map() },
+    sets: parseObservedSets('create DEMO-A hash:ip family inet timeout 0\nadd DEMO-A 10.0.0.1\nadd DEMO-A 10.0.0.2\ncreate DEMO-B hash:net family inet timeout 0\ncreate OTHER hash:ip family inet\n'),
+  };
+  const block = (name: string, type: string, family: string, n: number): string => `Name: ${name}\nType: ${type}\nRevision: 6\nHeader: family ${family} hashsize 1024 maxelem 65536 timeout 0\nSize in memory: 1\nReferences: 0\nNumber of entries: ${n}\n`;
+  const check = (...blocks: string[]): string[] => setHeaderDrift(model, parseObservedSetHeaders(blocks.join('\n')), OWN);
+
+  it('nothing when every owned set of the family exists with its type and member count; foreign and other-family sets do not count', () => {
+    assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 2), block('DEMO-B', 'hash:net', 'inet', 0), block('OTHER', 'hash:ip', 'inet', 9), block('inet6:DEMO-C', 'hash:ip', 'inet6', 3)), []);
+  });
+
+  it('names a missing set, another member count, another type, and an owned set the model does not hold (or a leftover TMP set)', () => {
+    assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 2)), ['DEMO-B']);
+    assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 1), block('DEMO-B', 'hash:net', 'inet', 0)), ['DEMO-A']);
+    assert.deepEqual(check(block('DEMO-A', 'hash:net', 'inet', 2), block('DEMO-B', 'hash:net', 'inet', 0)), ['DEMO-A']);
+    assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 2), block('DEMO-B', 'hash:net', 'inet', 0), block('DEMO-X', 'hash:ip', 'inet', 0), block('TMP-AAAAAAAAAAAAAAAA', 'hash:ip', 'inet', 0)), ['DEMO-X', 'TMP-AAAAAAAAAAAAAAAA']);
   });
 });

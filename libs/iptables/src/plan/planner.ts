@@ -4,7 +4,7 @@ import { BUILTIN_CHAINS, ruleTarget, type Rule, type TableName } from '../model.
 import { tmpSetName, TMP_SET_PATTERN } from '../names.ts';
 import { renderRuleWords } from '../restore-text.ts';
 import { splitWords } from '../tokens.ts';
-import type { ObservedChain, ObservedSet, ObservedTable } from './observed.ts';
+import type { ObservedChain, ObservedSet, ObservedSetHeader, ObservedTable } from './observed.ts';
 import { ruleKey } from './rule-key.ts';
 import { EntryMap } from './entry-map.ts';
 
@@ -791,6 +791,30 @@ export function planFamily(desired: DesiredFamily, observed: KernelFamily, owner
     warnings,
     after: { family: desired.family, table: { chains: orderedAfter }, sets: afterSets },
   };
+}
+
+/**
+ * The cheap check of a kernel model's sets: the owned (and leftover temporary) sets of the model's
+ * family whose header in the kernel (`ipset list -t`, no members) does not match the model: missing,
+ * unexpected, of another type, or holding another number of members. Empty when every owned set
+ * exists as the model says with as many members. It costs a few lines per set whatever their size;
+ * an entry replaced by another one (same count) is found only by a full read.
+ */
+export function setHeaderDrift(model: KernelFamily, headers: ReadonlyMap<string, ObservedSetHeader>, ownership: Ownership): string[] {
+  const family = model.family === 'IPv6' ? 'inet6' : 'inet';
+  const ours = (name: string): boolean => ownership.ownsSet(name) || TMP_SET_PATTERN.test(name);
+  const out: string[] = [];
+  for (const [name, s] of model.sets) {
+    if (s.family !== family || !ours(name)) continue;
+    const h = headers.get(name);
+    if (!h || h.type !== s.type || h.family !== s.family || h.size !== s.entries.size) out.push(name);
+  }
+  for (const [name, h] of headers) {
+    if (h.family !== family || !ours(name)) continue;
+    const s = model.sets.get(name);
+    if (!s || s.family !== family) out.push(name);
+  }
+  return out.sort();
 }
 
 /**

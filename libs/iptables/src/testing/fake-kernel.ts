@@ -24,6 +24,7 @@ export class FakeKernelRunner implements Runner {
     const family: Family = cmd.startsWith('ip6tables') ? 'IPv6' : 'IPv4';
     if (/ip6?tables(-\w+)?-save$/.test(cmd)) return ok(this.tables[family].size ? formatObservedTable({ chains: this.tables[family] }) : '');
     if (cmd === 'ipset' && args[0] === 'save') return ok(formatObservedSets(this.sets.values()));
+    if (cmd === 'ipset' && args[0] === 'list' && args[1] === '-t') return ok(this.#terse());
     if (cmd === 'ipset' && args[0] === 'list') return ok([...this.sets.keys()].join('\n') + '\n');
     this.log.push(`${cmd} ${args.join(' ')}`);
     if (/ip6?tables(-\w+)?-restore$/.test(cmd)) {
@@ -41,6 +42,16 @@ export class FakeKernelRunner implements Runner {
       return this.#ipsetRestore(input, args.includes('-exist'));
     }
     return { code: 127, stdout: '', stderr: `${cmd}: not faked` };
+  }
+
+  /** `ipset list -t`: headers and member counts, in ipset's layout. */
+  #terse(): string {
+    return [...this.sets.values()]
+      .map((s) => {
+        const header = [...(s.family ? ['family', s.family] : []), ...[...s.options].flatMap(([k, v]) => (v === '' ? [k] : [k, v]))].join(' ');
+        return `Name: ${s.name}\nType: ${s.type}\nRevision: 6\nHeader: ${header}\nSize in memory: 1024\nReferences: 0\nNumber of entries: ${s.entries.size}\n`;
+      })
+      .join('\n');
   }
 
   #iptablesRestore(family: Family, input: string): CommandResult {
