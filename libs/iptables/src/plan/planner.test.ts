@@ -1,6 +1,6 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { isEmptyPlan, KernelPlanner, PlanError, planText, setHeaderDrift, type DesiredFamily, type KernelFamily, type Ownership } from './planner.ts';
+import { createSetLines, isEmptyPlan, KernelPlanner, neededHashsize, PlanError, planText, setHeaderDrift, type DesiredFamily, type KernelFamily, type Ownership } from './planner.ts';
 import { parseObservedSetHeaders, parseObservedSets, parseObservedTable } from './observed.ts';
 
 // The planner for a caller other than netpol: a nat-table component with one chain and one jump.
@@ -90,5 +90,16 @@ describe('setHeaderDrift (the cheap check of a model\'s sets)', () => {
     assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 1), block('DEMO-B', 'hash:net', 'inet', 0)), ['DEMO-A']);
     assert.deepEqual(check(block('DEMO-A', 'hash:net', 'inet', 2), block('DEMO-B', 'hash:net', 'inet', 0)), ['DEMO-A']);
     assert.deepEqual(check(block('DEMO-A', 'hash:ip', 'inet', 2), block('DEMO-B', 'hash:net', 'inet', 0), block('DEMO-X', 'hash:ip', 'inet', 0), block('TMP-AAAAAAAAAAAAAAAA', 'hash:ip', 'inet', 0)), ['DEMO-X', 'TMP-AAAAAAAAAAAAAAAA']);
+  });
+});
+
+describe('set creation size', () => {
+  const set = (n: number) => ({ name: 'DEMO-S', type: 'hash:ip', family: 'inet' as const, entries: Array.from({ length: n }, (_, i) => ({ addr: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` })) });
+
+  it('ipset defaults up to 2,048 members; above, a hash size of at least half the members and a maxelem of at least all of them', () => {
+    assert.deepEqual([0, 2048, 2049, 5000, 8192, 8193, 200_000].map(neededHashsize), [1024, 1024, 2048, 4096, 4096, 8192, 131072]);
+    assert.equal(createSetLines(set(3))[0], 'create DEMO-S hash:ip family inet timeout 0');
+    assert.equal(createSetLines(set(5000))[0], 'create DEMO-S hash:ip family inet hashsize 4096 timeout 0');
+    assert.equal(createSetLines(set(70_000))[0], 'create DEMO-S hash:ip family inet hashsize 65536 timeout 0 maxelem 131072');
   });
 });

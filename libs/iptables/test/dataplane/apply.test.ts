@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, detectBackend, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave } from '../../src/adapter/index.ts';
+import { CommandError, detectBackend, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave, Kernel, toolsFor } from '../../src/adapter/index.ts';
 import {
   commandsFor,
   renderRuleWords,
@@ -131,6 +131,17 @@ describe('ipset: golden restore inputs applied in a network namespace', () => {
     const sets = setsView(await ipsetSave(r));
     assert.deepEqual(sets['KUBE-DST-MDEC3MZ655UIVZJP']!.members, ['10.42.0.12 timeout 0']);
     assert.deepEqual(Object.keys(sets).sort(), ['KUBE-DST-MDEC3MZ655UIVZJP', 'inet6:KUBE-DST-XEJCS2MW7WUDQSPY']);
+  });
+
+  test('set headers (ipset list -t) give each set its type, family and member count, as ipset save holds them', async () => {
+    const kernel = new Kernel(ns.runner(), toolsFor('system'));
+    const headers = await kernel.readSetHeaders();
+    const sets = await kernel.readSets();
+    assert.deepEqual(
+      [...headers.values()].map((h) => [h.name, h.type, h.family, h.size]).sort(),
+      [...sets.values()].map((s) => [s.name, s.type, s.family, s.entries.size]).sort(),
+    );
+    assert.ok(headers.size > 0);
   });
 
   test('ipset restore failure names the line', async () => {
