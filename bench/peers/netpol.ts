@@ -92,6 +92,12 @@ function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boo
   return r.stdout ?? '';
 }
 
+/** `--version` output of a binary, stdout and stderr (kube-router prints it on stderr). */
+function versionOutput(bin: string): string {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
 // ------------------------------------------------------------------------------- the exec wrapper
 function buildWrappers(): string {
   const bin = `${WORK}/bin`;
@@ -422,7 +428,7 @@ const relay = hostRelay(apiPort, sock);
 const started = new Date().toISOString();
 const load0 = loadAverage();
 const runs: AgentRun[] = [];
-const krVersion = AGENTS.includes('kube-router') ? (sh(KUBE_ROUTER, ['--version'], { allowFail: true }).match(/v\d+\.\d+\.\d+/)?.[0] ?? 'unknown') : 'not run';
+const krVersion = AGENTS.includes('kube-router') ? (versionOutput(KUBE_ROUTER).match(/v\d+\.\d+\.\d+/)?.[0] ?? 'unknown') : 'not run';
 try {
   await ensureNodes(kube);
   for (const { pods, policies } of POINTS) {
@@ -464,7 +470,7 @@ const by = (agent: string): AgentRun[] => runs.filter((r) => r.agent === agent);
 const plot = (file: string, title: string, y: string, f: (r: AgentRun) => number): Plot => ({
   file,
   title,
-  x: { title: 'pods (policies: 10 at 100, 100 at 1,000, 500 at 5,000)', log: true },
+  x: { title: `pods (policies: ${POINTS.map((p) => `${p.policies} at ${p.pods.toLocaleString('en')}`).join(', ')})`, log: true },
   y: { title: y, log: true },
   points: runs.filter((r) => f(r) > 0).map((r) => ({ x: r.pods, y: Math.round(f(r) * 100) / 100, series: label(r.agent) })),
 });
