@@ -2,6 +2,8 @@
 //  - type:app may import core, adapter and testing libs; never another app.
 //  - type:adapter may import core and adapter libs; type:core only core libs; libs never import apps.
 //  - Only libs/kube imports @kubernetes/client-node.
+//  - Production code (apps/*/src, libs/*/src, not tests, benches or testing/ folders) may not import a
+//    testing entry point (@portico/<lib>/testing, @portico/testing) or a testing/ folder.
 //  - Pure cores (type:core) may not do I/O nor read the clock, randomness or the environment.
 //  - libs/iptables is the one kernel layer: its main entry point is pure (type:core, so cores may import
 //    it); its I/O half is the entry point @portico/iptables/adapter (src/adapter/), which cores may not
@@ -14,6 +16,15 @@ import tseslint from 'typescript-eslint';
 const coreLibs = ['libs/labels', 'libs/ip-selection', 'libs/servicelb', 'libs/netpol', 'libs/addon', 'libs/iptables', 'libs/validation', 'libs/runner'];
 /** Imports a pure core may not make: the I/O half of a lib (the kernel layer's, the process clock). */
 const adapterOnly = [{ group: ['@portico/*/adapter', '**/adapter/**', './adapter', './adapter/*'], message: 'The I/O half of a lib (@portico/iptables/adapter, @portico/runner/adapter) is for apps and adapters; cores use the main entry point (docs/iptables.md, docs/development.md).' }];
+/**
+ * Test doubles, builders and generators live in `testing/` folders (a lib serves them as
+ * `@portico/<lib>/testing`; libs/testing is all test support). Production code never imports them.
+ */
+const testingOnly = [{ group: ['@portico/*/testing', '@portico/testing', '**/testing/**', '**/testing'], message: 'Test doubles and builders are for tests: production code may not import a testing entry point or a testing/ folder (docs/development.md).' }];
+/** Production sources: what ends up in a binary (not tests, benches, testing/ folders, libs/testing). */
+const productionFiles = ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'];
+const notProduction = ['**/*.test.ts', '**/*.bench.ts', '**/testing/**', 'libs/testing/**'];
+const clientNodeBan = { name: '@kubernetes/client-node', message: 'Only libs/kube talks to Kubernetes (DESIGN.md).' };
 const ioModules = ['node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:net', 'net', 'node:http', 'node:https', 'pino', 'fastify', 'prom-client', '@kubernetes/client-node'];
 
 const spreadBans = [
@@ -59,12 +70,22 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-non-null-assertion': 'off',
-      'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'Only libs/kube talks to Kubernetes (DESIGN.md).' }] }],
+      'no-restricted-imports': ['error', { paths: [clientNodeBan] }],
     },
+  },
+  {
+    files: productionFiles,
+    ignores: notProduction,
+    rules: { 'no-restricted-imports': ['error', { paths: [clientNodeBan], patterns: testingOnly }] },
   },
   {
     files: ['libs/kube/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['libs/kube/src/**/*.ts'],
+    ignores: notProduction,
+    rules: { 'no-restricted-imports': ['error', { patterns: testingOnly }] },
   },
   {
     files: coreLibs.map((d) => `${d}/src/**/*.ts`),
@@ -77,6 +98,14 @@ export default [
         { object: 'Math', property: 'random', message: 'Renderers are deterministic (STYLE rule 2).' },
         { object: 'process', property: 'env', message: 'Config is parsed once in the shell (STYLE rule 10).' },
       ],
+    },
+  },
+  {
+    // The same for core production sources, which also may not import test support.
+    files: coreLibs.map((d) => `${d}/src/**/*.ts`),
+    ignores: ['libs/iptables/src/adapter/**', 'libs/runner/src/adapter/**', ...notProduction],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'Pure cores do no I/O (STYLE rule 1).' })), patterns: [...adapterOnly, ...testingOnly] }],
     },
   },
   {

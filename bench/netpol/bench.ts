@@ -26,7 +26,7 @@ import { NetpolPlanner, type Family, type NetpolConfig } from '@portico/netpol';
 import { Kernel, nodeRunner, resolveTools, ShellRunner } from '@portico/iptables/adapter';
 import { applyFamilyPlan } from '@portico/iptables';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
-import { pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
+import { pod } from '../../apps/netpol-agent/src/testing/fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';
 
 function arg(name: string, def: string): string {

@@ -1,6 +1,6 @@
 /** The synthetic cluster of the netpol benchmark (pure; shared by bench.ts and profiling). */
 import type { NetpolSnapshot, NetworkPolicy, Pod } from '@portico/netpol';
-import { node, ns, pod, policy } from '../../apps/netpol-agent/src/test-fixtures.ts';
+import { node, ns, pod, policy } from '../../apps/netpol-agent/src/testing/fixtures.ts';
 
 const PODS_PER_NS = 50;
 

@@ -12,7 +12,7 @@ import type { NetpolConfig } from '@portico/netpol';
 import { FakeKernelRunner } from '@portico/iptables/testing';
 import { Kernel, toolsFor } from '@portico/iptables/adapter';
 import { Syncer, type SyncResult } from '../../apps/netpol-agent/src/sync.ts';
-import { pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
+import { pod } from '../../apps/netpol-agent/src/testing/fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';

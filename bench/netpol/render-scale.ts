@@ -10,7 +10,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveIntArg } from '../args.ts';
 import { mib, timedRun } from '../time.ts';
-import { node, ns, pod } from '../../apps/netpol-agent/src/test-fixtures.ts';
+import { node, ns, pod } from '../../apps/netpol-agent/src/testing/fixtures.ts';
 import { cluster, v4, v6 } from './cluster.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -37,6 +37,15 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'a core lib may not import the process clock', file: 'libs/netpol/src/probe.ts', code: "import { realClock } from '@portico/runner/adapter';\nexport const c = realClock;\n", rule: 'no-restricted-imports' },
   { name: 'the runner lib reads Date.now only in its adapter half', file: 'libs/runner/src/probe.ts', code: 'export const t = Date.now();\n', rule: 'no-restricted-properties' },
   { name: 'the process clock may read Date.now', file: 'libs/runner/src/adapter/probe.ts', code: 'export const t = Date.now();\n' },
+  { name: 'an app may not import a testing entry point', file: 'apps/ccm/src/probe.ts', code: "import { FakeKube } from '@portico/kube/testing';\nexport const f = FakeKube;\n", rule: 'no-restricted-imports' },
+  { name: 'an app may not import libs/testing', file: 'apps/netpol-agent/src/probe.ts', code: "import { expectGolden } from '@portico/testing';\nexport const g = expectGolden;\n", rule: 'no-restricted-imports' },
+  { name: 'an app may not import its own testing folder', file: 'apps/netpol-agent/src/probe.ts', code: "import { pod } from './testing/fixtures.ts';\nexport const p = pod;\n", rule: 'no-restricted-imports' },
+  { name: 'a core lib may not import a testing entry point', file: 'libs/netpol/src/probe.ts', code: "import { FakeKernelRunner } from '@portico/iptables/testing';\nexport const f = FakeKernelRunner;\n", rule: 'no-restricted-imports' },
+  { name: 'a core lib may not import its testing folder', file: 'libs/netpol/src/probe.ts', code: "import { Rng } from './testing/index.ts';\nexport const r = Rng;\n", rule: 'no-restricted-imports' },
+  { name: 'libs/kube may not import its testing folder', file: 'libs/kube/src/probe.ts', code: "import { FakeKube } from './testing/fake-kube.ts';\nexport const f = FakeKube;\n", rule: 'no-restricted-imports' },
+  { name: 'an adapter lib may not import a testing entry point', file: 'libs/servicelb-runtime/src/probe.ts', code: "import { FakeClock } from '@portico/runner/testing';\nexport const c = FakeClock;\n", rule: 'no-restricted-imports' },
+  { name: 'a test may import testing entry points', file: 'apps/ccm/src/probe.test.ts', code: "import { FakeKube } from '@portico/kube/testing';\nimport { FakeClock } from '@portico/runner/testing';\nexport const f = [FakeKube, FakeClock];\n" },
+  { name: 'a testing folder may import another testing entry point', file: 'libs/servicelb-runtime/src/testing/probe.ts', code: "import { FakeKube } from '@portico/kube/testing';\nexport const f = FakeKube;\n" },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeKube, type KubeObject } from '@portico/kube';
+import { type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { ApplySet, Helm } from '@portico/addon';
 import { createLogger } from '@portico/service-kit';
 import { AddonResource } from './addon-controller.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, describe, it } from '@jest/globals';
-import { createKubeMetrics, FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { createKubeMetrics, Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { createLogger, parseFlags, Registry } from '@portico/service-kit';
 import { createServiceLBHost, MetricNames as ServiceLBMetricNames, type ServiceLBHost } from '@portico/servicelb-runtime';
 import { eventually, RecordingEvents, service } from '@portico/servicelb-runtime/testing';

@@ -1,7 +1,7 @@
 import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { runProgram } from '@portico/service-kit';
-import { RecordingRunner } from '@portico/iptables';
+import { RecordingRunner } from '@portico/iptables/testing';
 import { Sink } from '@portico/testing';
 import { createProgram, type ForwarderSystem } from './cli.ts';
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parseCIDRResult } from '@portico/ip-selection';
-import { RecordingRunner } from '@portico/iptables';
+import { RecordingRunner } from '@portico/iptables/testing';
 import { runProgram } from '@portico/service-kit';
 import { shuffled, Sink } from '@portico/testing';
 import { createProgram, type ForwarderSystem } from './cli.ts';

@@ -1,6 +1,7 @@
 import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { commandsFor, CANDIDATE_BINARIES, failed, ok, RecordingRunner, type BackendDecision, type RecordedCall } from '@portico/iptables';
+import { commandsFor, CANDIDATE_BINARIES, type BackendDecision } from '@portico/iptables';
+import { failed, ok, RecordingRunner, type RecordedCall } from '@portico/iptables/testing';
 import { createLogger } from '@portico/service-kit';
 import { Sink } from '@portico/testing';
 import { parseForwarderEnv, type ForwarderConfig } from './config.ts';

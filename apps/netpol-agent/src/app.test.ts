@@ -1,6 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
-import { FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { createLogger } from '@portico/service-kit';
 import { createApp } from './app.ts';
 import { runConfig, runFlags } from './config.ts';
@@ -8,7 +9,7 @@ import { parseFlags } from '@portico/service-kit';
 import { FakeKernelRunner } from '@portico/iptables/testing';
 import { Kernel, toolsFor } from '@portico/iptables/adapter';
 import { FakeClock } from '@portico/runner/testing';
-import { node, ns, pod, policy } from './test-fixtures.ts';
+import { node, ns, pod, policy } from './testing/fixtures.ts';
 import type { SyncResult } from './sync.ts';
 
 /** Waits (in real time, for watch events to flow) until `cond` holds. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runProgram } from '@portico/service-kit';
 import { expectGolden, Sink } from '@portico/testing';
 import { createProgram } from './cli.ts';
-import { failed, ok, RecordingRunner } from '@portico/iptables';
+import { failed, ok, RecordingRunner } from '@portico/iptables/testing';
 import { toolsFor } from '@portico/iptables/adapter';
 
 const data = (name: string): string => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));

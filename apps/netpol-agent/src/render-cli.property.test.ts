@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from '@jest/globals';
 import fc from 'fast-check';
-import { generateCase } from '@portico/netpol';
+import { generateCase } from '@portico/netpol/testing';
 import { runProgram } from '@portico/service-kit';
 import { mutate, mutationOf, Sink, weirdValue } from '@portico/testing';
 import { createProgram } from './cli.ts';

@@ -6,7 +6,7 @@ import { FakeKernelRunner } from '@portico/iptables/testing';
 import { Kernel, toolsFor } from '@portico/iptables/adapter';
 import { formatObservedTable as formatFilterTable, formatObservedSets as formatIpsetSave, type ObservedChain } from '@portico/iptables';
 import { Syncer } from './sync.ts';
-import { node, ns, pod, policy, snapshot } from './test-fixtures.ts';
+import { node, ns, pod, policy, snapshot } from './testing/fixtures.ts';
 
 const CONFIG: NetpolConfig = { nodeName: 'n1', families: ['IPv4', 'IPv6'], defaultDeny: true };
 const silent = createLogger({ app: 'test', level: 'silent' });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { createLogger, runProgram } from '@portico/service-kit';
 import { createProgram } from './cli.ts';
 import { daemonSetDone, waitAgentsGone, waitDaemonSetDone } from './uninstall-wait.ts';

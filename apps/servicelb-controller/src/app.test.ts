@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, describe, it } from '@jest/globals';
-import { FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { createLogger, parseFlags, Registry } from '@portico/service-kit';
 import { createApp, type App } from './app.ts';
 import { runConfigFrom, runFlags, type RunConfig } from './config.ts';

@@ -8,7 +8,7 @@
  * - Parsers: save-parse.ts ({@link parseSave}), ipset.ts ({@link parseIpsetSave}).
  * - Names: names.ts ({@link hashedName}, {@link positionedRuleId}, {@link tmpSetName}).
  * - backend.ts: {@link decideBackend}, nft or legacy as a pure function of observed facts.
- * - runner.ts: the {@link Runner} port (and the {@link RecordingRunner} fake).
+ * - runner.ts: the {@link Runner} port (its fakes are in `@portico/iptables/testing`).
  *
  * The I/O half (the real runners, probes, restore calls) is the separate entry point
  * `@portico/iptables/adapter`. See docs/iptables.md.

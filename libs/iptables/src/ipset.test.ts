@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { expectGolden } from '@portico/testing';
 import { ipsetOpsOf, memberOf, parseIpsetSave, parseIpsetTerse, renderIpsetRestore, setOptions, withoutOption, IpsetParseError, type IpsetOp } from './ipset.ts';
-import { ipsetFresh, ipsetSwap } from './test-fixtures.ts';
+import { ipsetFresh, ipsetSwap } from './testing/index.ts';
 
 const golden = (name: string): string => join(import.meta.dirname, '..', 'testdata', `${name}.golden`);
 

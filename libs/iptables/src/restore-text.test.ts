@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expectGolden } from '@portico/testing';
 import { renderRestore, renderRestoreTable, renderRuleWords, renderSave, headerLength } from './restore-text.ts';
 import { restoreTableOf, ruleTarget, type RestoreTable, type Table } from './model.ts';
-import { filterFresh, filterUpdate, natForwarder, natForwarder6 } from './test-fixtures.ts';
+import { filterFresh, filterUpdate, natForwarder, natForwarder6 } from './testing/index.ts';
 
 const golden = (name: string): string => join(import.meta.dirname, '..', 'testdata', `${name}.golden`);
 

@@ -18,7 +18,7 @@ import {
   KubeTransportError,
   NotFoundError,
 } from './errors.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from './testing/index.ts';
 import { addFinalizer, deleteIfExists, getOrUndefined, removeFinalizer } from './objects.ts';
 import { resourcePath, Resources, staticResourceFor } from './resources.ts';
 import type { HttpTransport } from './transport.ts';

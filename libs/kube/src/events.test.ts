@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { FakeClock } from '@portico/runner/testing';
 import { type CoreEvent, EventRecorder } from './events.ts';
-import { FakeKube } from './fake-kube.ts';
-import { RecordingLogger } from './logger.ts';
+import { FakeKube } from './testing/index.ts';
+import { RecordingLogger } from './testing/index.ts';
 import { Resources } from './resources.ts';
 import type { KubeObject } from './types.ts';
 

@@ -1,8 +1,8 @@
 // @portico/kube: the only library that talks to the Kubernetes API (DESIGN.md, Stack).
 //
 // Importing this index never loads @kubernetes/client-node: createKubeClient() loads it on first
-// call (dynamic import). `render` commands and pure tests can use loadSnapshot/parseSnapshot and
-// FakeKube freely. Full guide: docs/kube.md.
+// call (dynamic import). `render` commands and pure tests can use loadSnapshot/parseSnapshot, and
+// tests FakeKube and RecordingLogger from @portico/kube/testing. Full guide: docs/kube.md.
 //
 //   const client = await createKubeClient({ kubeconfig: flags.kubeconfig, env: process.env });
 //   const services = new ListWatch<Service>(client, Resources.Service, { transform: stripManagedFields }).start();
@@ -26,5 +26,4 @@ export * from './objects.ts';
 export * from './metrics.ts';
 export * from './snapshot.ts';
 export * from './selectors.ts';
-export * from './fake-kube.ts';
 export * from './oneshot.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { RestKubeClient } from './client.ts';
 import { FakeClock, flush } from '@portico/runner/testing';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from './testing/index.ts';
 import { type Lease, LeaderElector, type LeaderElectorOptions, leaderTimingProblems, microTime } from './leader.ts';
 import { Resources } from './resources.ts';
 import type { HttpTransport } from './transport.ts';

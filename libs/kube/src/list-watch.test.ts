@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { FakeClock, flush } from '@portico/runner/testing';
-import { FakeKube } from './fake-kube.ts';
+import { FakeKube } from './testing/index.ts';
 import { type ChangeEvent, ListWatch, stripManagedFields } from './list-watch.ts';
-import { RecordingLogger } from './logger.ts';
+import { RecordingLogger } from './testing/index.ts';
 import { Resources } from './resources.ts';
 import type { KubeObject } from './types.ts';
 import { NdjsonDecoder, type HttpTransport } from './transport.ts';

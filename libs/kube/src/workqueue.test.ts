@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { FakeClock, flush } from '@portico/runner/testing';
-import { RecordingLogger } from './logger.ts';
+import { RecordingLogger } from './testing/index.ts';
 import { BucketRateLimiter, defaultControllerRateLimiter, ExponentialFailureRateLimiter, MaxOfRateLimiter, runWorkers, WorkQueue } from './workqueue.ts';
 
 function queue(clock = new FakeClock()): { q: WorkQueue<string>; clock: FakeClock } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { type GeneratedCluster, generateCase, Rng } from './generate.ts';
+import { type GeneratedCluster, generateCase, Rng } from './testing/index.ts';
 import { type Connection, evaluate } from './oracle.ts';
 import { renderNetpol } from './render.ts';
 import { type SimNode, simulateConnection } from './simulate.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { Netpol } from '@portico/labels';
-import { Cluster, node, NODES, ns, pod, policy } from './fixtures.test-helper.ts';
+import { Cluster, node, NODES, ns, pod, policy } from './testing/index.ts';
 import { renderNetpol } from './render.ts';
 import { simulatePacket } from './simulate.ts';
 import { toRestoreText } from './text.ts';

@@ -17,6 +17,8 @@
  *   check it before anything reads it; invalid objects fail closed (validate.ts).
  * - Names: kube-router's hash formulas (spec 2.4-2.6) and Portico's stable-version choice.
  *
+ * Test inputs (the case generator, builders, the Cluster harness) are `@portico/netpol/testing`.
+ *
  * See docs/netpol.md.
  */
 export * from './types.ts';
@@ -55,5 +57,4 @@ export {
   type SimConnectionResult,
 } from './simulate.ts';
 export { parseIP, parseCIDR, formatIP, formatCIDR, ipInCIDR, type IP, type CIDR } from './ip.ts';
-export { generateCase, generatedCluster, generatePolicy, Rng, type GeneratedCluster } from './generate.ts';
 export { KernelView, NetpolPlanner, NETPOL_OWNERSHIP } from './kernel-view.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { NODES, ns, pod, policy } from './fixtures.test-helper.ts';
+import { NODES, ns, pod, policy } from './testing/index.ts';
 import { evaluate } from './oracle.ts';
 import { simulatePacket } from './simulate.ts';
 import type { FamilyState, NetpolSnapshot } from './types.ts';

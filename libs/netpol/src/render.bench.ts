@@ -3,7 +3,7 @@
  * change through {@link NetpolRenderer}. Run: `node --import tsx libs/netpol/src/render.bench.ts`.
  * Prints one JSON line per measurement: median wall time and median CPU time (ms) of several runs.
  */
-import { Rng } from './generate.ts';
+import { Rng } from './testing/index.ts';
 import { NetpolRenderer, renderNetpol } from './render.ts';
 import type { NetpolConfig, NetpolSnapshot, NetworkPolicy, Pod } from './types.ts';
 

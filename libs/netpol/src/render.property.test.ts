@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { mutate, mutationOf, shuffled } from '@portico/testing';
-import { type GeneratedCluster, generateCase, Rng } from './generate.ts';
+import { type GeneratedCluster, generateCase, Rng } from './testing/index.ts';
 import { renderNetpol } from './render.ts';
 import { simulateConnection, type SimNode } from './simulate.ts';
 import { toDesiredText } from './text.ts';

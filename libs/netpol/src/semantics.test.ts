@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { Cluster, ns, pod, policy } from './fixtures.test-helper.ts';
+import { Cluster, ns, pod, policy } from './testing/index.ts';
 import { renderNetpol } from './render.ts';
 import type { NetworkPolicy, Pod } from './types.ts';
 

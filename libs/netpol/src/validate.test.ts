@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { ns, pod, policy } from './fixtures.test-helper.ts';
+import { ns, pod, policy } from './testing/index.ts';
 import { NetpolRenderer, renderNetpol } from './render.ts';
 import { toRestoreText } from './text.ts';
 import type { NetpolSnapshot, NetworkPolicy } from './types.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { FakeKube, microTime, Resources, type KubeObject, type Lease } from '@portico/kube';
+import { microTime, Resources, type KubeObject, type Lease } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { createLogger, runProgram } from '@portico/service-kit';
 import { cleanupCommand, cleanupFlags, cleanupServiceLB, type CleanupOptions } from './cleanup.ts';
 import { FIELD_MANAGER } from './config.ts';

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createLogger } from '@portico/service-kit';
 import { afterAll, describe, it } from '@jest/globals';
-import { FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { Kube } from '@portico/labels';
 import { LOAD_BALANCER_READY_CONDITION, type DaemonSet, type Node, type Service } from '@portico/servicelb';
 import { nodeChangeMatters, podChangeMatters, serviceChangeMatters } from './controller.ts';
 import { FIELD_MANAGER } from './config.ts';
-import { endpointSlice, eventually, harness, LB_NS, names, node, service, settled, svclbPod, type Harness } from './testkit.ts';
+import { endpointSlice, eventually, harness, LB_NS, names, node, service, settled, svclbPod, type Harness } from './testing/index.ts';
 import { daemonSetDifference } from './writer.ts';
 
 const DS = 'svclb-web-00000000'; // FakeKube UIDs all start with 00000000

@@ -5,7 +5,7 @@ import { isCanonical } from './canonical.ts';
 import { serviceLBConfig } from './config.ts';
 import { buildDaemonSet, type DaemonSetContext } from './daemonset.ts';
 import { EXCLUDE_LABEL_FALSE_VALUES } from './nodes.ts';
-import { names, svc } from './test-builders.ts';
+import { names, svc } from './testing/index.ts';
 import type { DaemonSet, Service } from './types.ts';
 
 const config = serviceLBConfig({ image: 'ghcr.io/portico/lb-forwarder:1.0.0' });

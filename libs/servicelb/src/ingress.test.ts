@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { computeIngress, localReadyNodes } from './ingress.ts';
-import { node, slice, svc, svclbPod } from './test-builders.ts';
+import { node, slice, svc, svclbPod } from './testing/index.ts';
 import type { Node, Pod, Service } from './types.ts';
 
 function ingressOf(s: Service, nodes: Node[], pods: Pod[], opts: { local?: Set<string>; rootless?: boolean } = {}): string[] {

@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { daemonSetName } from './names.ts';
-import { UID } from './test-builders.ts';
+import { UID } from './testing/index.ts';
 
 describe('daemonSetName (K3s generateName, spec §5.1)', () => {
   const cases: { name: string; service: string; want: string }[] = [

@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { needsCleanup, needsDaemonSetUpdate, needsEndpointSlices, needsUpdate, wantsLoadBalancer } from './predicates.ts';
-import { names, svc, type SvcOptions } from './test-builders.ts';
+import { names, svc, type SvcOptions } from './testing/index.ts';
 import type { Service } from './types.ts';
 
 const FIN = 'service.kubernetes.io/load-balancer-cleanup';

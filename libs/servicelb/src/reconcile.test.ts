@@ -7,7 +7,7 @@ import { serviceLBConfig } from './config.ts';
 import { daemonSetName } from './names.ts';
 import { buildIndex, reconcile, reconcileKey, reconcileService } from './reconcile.ts';
 import { renderServiceLB, renderOutcomes, streamText } from './render.ts';
-import { hostPortPod, names, node, slice, svc, svclbPod, UID } from './test-builders.ts';
+import { hostPortPod, names, node, slice, svc, svclbPod, UID } from './testing/index.ts';
 import type { Condition, DaemonSet, Node, Pod, Service } from './types.ts';
 
 const NOW = '2026-03-01T12:00:00Z';

@@ -21,7 +21,7 @@ import { serviceLBConfig } from './config.ts';
 import { daemonSetName } from './names.ts';
 import { reconcile } from './reconcile.ts';
 import { renderServiceLB, streamText } from './render.ts';
-import { names, node, slice, svc, svclbPod } from './test-builders.ts';
+import { names, node, slice, svc, svclbPod } from './testing/index.ts';
 import type { DaemonSet, Service, ServicePort } from './types.ts';
 import { serviceKey } from './validate.ts';
 

@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { sourceRanges } from './source-ranges.ts';
-import { svc } from './test-builders.ts';
+import { svc } from './testing/index.ts';
 
 const ANN = 'service.beta.kubernetes.io/load-balancer-source-ranges';
 

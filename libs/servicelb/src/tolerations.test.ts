@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { parseTolerationsAnnotation, toleratesTaint, untoleratedTaint } from './tolerations.ts';
-import { names } from './test-builders.ts';
+import { names } from './testing/index.ts';
 
 const KEY = names.tolerationsAnnotation;
 const PREFIX = `failed to parse tolerations from annotation ${KEY}: `;

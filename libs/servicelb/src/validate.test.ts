@@ -4,7 +4,7 @@ import type { ServiceLBSnapshot } from './api.ts';
 import { serviceLBConfig } from './config.ts';
 import { reconcile } from './reconcile.ts';
 import { renderServiceLB } from './render.ts';
-import { names, node, slice, svc, svclbPod } from './test-builders.ts';
+import { names, node, slice, svc, svclbPod } from './testing/index.ts';
 import type { DaemonSet, Service } from './types.ts';
 import { validateEndpointSlice, validateNode, validatePod, validateService } from './validate.ts';
 

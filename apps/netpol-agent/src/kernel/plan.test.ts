@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { NetpolPlanner, renderNetpol, type FamilyState, type NetpolConfig, type NetpolSnapshot } from '@portico/netpol';
 import { expectGolden } from '@portico/testing';
-import { node, ns, pod, policy, snapshot } from '../test-fixtures.ts';
+import { node, ns, pod, policy, snapshot } from '../testing/fixtures.ts';
 import {
   editScript,
   formatObservedSets as formatIpsetSave,

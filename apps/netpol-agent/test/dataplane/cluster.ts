@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { evaluate, type NetpolSnapshot, type NetworkPolicy } from '@portico/netpol';
-import { node as nodeObj, ns, pod, snapshot } from '../../src/test-fixtures.ts';
+import { node as nodeObj, ns, pod, snapshot } from '../../src/testing/fixtures.ts';
 import { NODE_BIN, Topology, sh, type NodeSpec, type PodSpec, type ProbeSpec } from './topology.ts';
 
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -29,7 +29,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { generateCase, Rng, type NetpolSnapshot } from '@portico/netpol';
+import { type NetpolSnapshot } from '@portico/netpol';
+import { generateCase, Rng } from '@portico/netpol/testing';
 import { faultWrapperScript } from '@portico/testing';
 import { bundleAgent, runAgent, type ApplyOutcome } from './cluster.ts';
 import { checkPrerequisites, sh } from './topology.ts';

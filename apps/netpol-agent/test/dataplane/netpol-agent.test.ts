@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netpol } from '@portico/labels';
 import { targetSetName, type NetworkPolicy } from '@portico/netpol';
-import { policy } from '../../src/test-fixtures.ts';
+import { policy } from '../../src/testing/fixtures.ts';
 import { Cluster } from './cluster.ts';
 import { SCENARIOS, generatedBatch } from './scenarios.ts';
 import { checkPrerequisites, sh } from './topology.ts';

@@ -5,7 +5,7 @@
  * style of cyclonus (targets, peers and ports drawn from fixed menus).
  */
 import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, LabelSelector } from '@portico/netpol';
-import { policy } from '../../src/test-fixtures.ts';
+import { policy } from '../../src/testing/fixtures.ts';
 
 export interface Scenario {
   readonly name: string;

@@ -1,9 +1,9 @@
 import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { CommandError, failedLineOf, ipsetRestore, ipsetSave, iptablesRestore, iptablesSave, restoreArgs } from './apply.ts';
-import { failed, ok, RecordingRunner } from '../runner.ts';
+import { failed, ok, RecordingRunner } from '../testing/index.ts';
 import { commandsFor } from '../backend.ts';
-import { natForwarder } from '../test-fixtures.ts';
+import { natForwarder } from '../testing/index.ts';
 import { renderRestore } from '../restore-text.ts';
 
 const nft = commandsFor('nft', ['iptables-nft-save', 'iptables-nft-restore', 'ip6tables-nft-save', 'ip6tables-nft-restore'])!;

@@ -2,7 +2,7 @@ import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { detectBackend, defaultPathDirs, probeBackendFacts } from './probe.ts';
 import { CANDIDATE_BINARIES } from '../backend.ts';
-import { failed, ok, RecordingRunner } from '../runner.ts';
+import { failed, ok, RecordingRunner } from '../testing/index.ts';
 
 const RULES = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n';
 

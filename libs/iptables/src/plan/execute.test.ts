@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { applyFamilyPlan } from './execute.ts';
-import { failed, ok, RecordingRunner, type RecordedCall } from '../runner.ts';
+import { failed, ok, RecordingRunner, type RecordedCall } from '../testing/index.ts';
 import { Kernel, toolsFor } from '../adapter/kernel.ts';
 import type { FamilyPlan } from './planner.ts';
 

@@ -1,6 +1,7 @@
 import type { IPFamily } from '@portico/ip-selection';
 import { formatObservedSets, formatObservedTable, parseObservedSets, type ObservedChain, type ObservedSet } from '../plan/observed.ts';
 import type { CommandResult, Runner, RunOptions } from '../runner.ts';
+import { ok } from './recording-runner.ts';
 
 type Family = IPFamily;
 
@@ -152,4 +153,3 @@ export class FakeKernelRunner implements Runner {
   }
 }
 
-const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });

@@ -15,7 +15,7 @@ import {
   type Ruleset,
   type TableName,
 } from '../../src/index.ts';
-import { filterFresh, filterUpdate, ipsetFresh, ipsetSwap, natForwarder6 } from '../../src/test-fixtures.ts';
+import { filterFresh, filterUpdate, ipsetFresh, ipsetSwap, natForwarder6 } from '../../src/testing/index.ts';
 import { Netns, requirePrerequisites } from './netns.ts';
 
 const testdata = join(import.meta.dirname, '..', '..', 'testdata');

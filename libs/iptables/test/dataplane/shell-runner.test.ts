@@ -9,7 +9,7 @@ import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RecordingRunner } from '../../src/runner.ts';
+import { RecordingRunner } from '../../src/testing/index.ts';
 import { nodeRunner } from '../../src/adapter/runner-node.ts';
 import { ShellRunner } from '../../src/adapter/shell-runner.ts';
 

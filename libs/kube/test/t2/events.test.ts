@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { type CoreEvent, EventRecorder, type KubeObject, type LoadedKubeClient, RecordingLogger, Resources } from '../../src/index.ts';
+import { type CoreEvent, EventRecorder, type KubeObject, type LoadedKubeClient, Resources } from '../../src/index.ts';
+import { RecordingLogger } from '../../src/testing/index.ts';
 import { adminClient, configMap, testNamespace } from './helpers.ts';
 
 describe('EventRecorder against a real API server', () => {

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { createKubeClient, ForbiddenError, type KubeObject, ListWatch, type LoadedKubeClient, RecordingLogger, Resources } from '../../src/index.ts';
+import { createKubeClient, ForbiddenError, type KubeObject, ListWatch, type LoadedKubeClient, Resources } from '../../src/index.ts';
+import { RecordingLogger } from '../../src/testing/index.ts';
 import { adminClient, clusterOf, configMap, testNamespace, waitUntil } from './helpers.ts';
 
 describe('RBAC: a ServiceAccount token client', () => {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from '@jest/globals';
 import { Netpol } from '@portico/labels';
-import { generateCase, renderNetpol, ruleArgs, ruleLine, ruleWords, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
+import { renderNetpol, ruleArgs, ruleLine, ruleWords, toIpsetText, toRestoreText, type DesiredState, type FamilyState, type NetworkPolicy } from '../../src/index.ts';
+import { generateCase } from '../../src/testing/index.ts';
 
 /**
  * T1: the rendered text is what the kernel tools accept and print back. Each rendered state is loaded

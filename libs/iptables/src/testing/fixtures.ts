@@ -1,9 +1,9 @@
 // Shared inputs of the unit tests (golden files) and the T1 tests (the same text applied to a real
-// kernel in a throwaway network namespace). Not exported from index.ts.
+// kernel in a throwaway network namespace). Served by @portico/iptables/testing.
 import { Netpol } from '@portico/labels';
-import { commentMatch, type RestoreTable } from './model.ts';
-import { memberOf, setOptions, type IpsetOp } from './ipset.ts';
-import { hashedName, tmpSetName, withPositionedRuleId } from './names.ts';
+import { commentMatch, type RestoreTable } from '../model.ts';
+import { memberOf, setOptions, type IpsetOp } from '../ipset.ts';
+import { hashedName, tmpSetName, withPositionedRuleId } from '../names.ts';
 
 const podChain = hashedName(Netpol.podChainPrefix, 'x' + 'a' + '1');
 const jump = withPositionedRuleId('FORWARD', [...commentMatch(`${Netpol.jumpCommentPrefix}`), '-j', Netpol.forwardChain]);

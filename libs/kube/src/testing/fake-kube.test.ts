@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { FakeClock, flush } from '@portico/runner/testing';
-import { ApplyConflictError, InvalidError, KubeApiError, NotFoundError } from './errors.ts';
+import { ApplyConflictError, InvalidError, KubeApiError, NotFoundError } from '../errors.ts';
 import { FakeKube } from './fake-kube.ts';
-import { Resources } from './resources.ts';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
-import type { KubeObject, WatchEvent } from './types.ts';
+import { Resources } from '../resources.ts';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../selectors.ts';
+import type { KubeObject, WatchEvent } from '../types.ts';
 
 type CM = KubeObject & { data?: Record<string, string> };
 type Svc = KubeObject & { spec?: { type?: string }; status?: { loadBalancer?: { ingress?: { ip: string }[] } } };

@@ -3,13 +3,14 @@
 // patch and finalizer semantics). Not part of the binary (only *.test.ts import it).
 
 import assert from 'node:assert/strict';
-import { FakeKube, Resources, type KubeObject } from '@portico/kube';
+import { Resources, type KubeObject } from '@portico/kube';
+import { FakeKube } from '@portico/kube/testing';
 import { programNames } from '@portico/labels';
 import { createLogger, parseFlags, Registry, runProgram, type FlagSpec, type FlagValues, type Logger, type Program } from '@portico/service-kit';
 import { serviceLBConfig, type ServiceLBConfig } from '@portico/servicelb';
-import { FIELD_MANAGER } from './config.ts';
-import { ServiceLBController, type EventSink } from './controller.ts';
-import { createControllerMetrics } from './metrics.ts';
+import { FIELD_MANAGER } from '../config.ts';
+import { ServiceLBController, type EventSink } from '../controller.ts';
+import { createControllerMetrics } from '../metrics.ts';
 
 export const names = programNames();
 export const LB_NS = 'lb-system';

@@ -21,14 +21,14 @@
 // Everything is recorded (`requests`, `applies`, `patches`) and failures can be injected (`failNext`).
 
 import { parse as parseYaml } from 'yaml';
-import { RestKubeClient } from './client.ts';
+import { RestKubeClient } from '../client.ts';
 import { type Clock } from '@portico/runner';
 import { realClock } from '@portico/runner/adapter';
-import type { PatchType } from './client.ts';
-import { apiVersionOf, type ResourceType, Resources, staticResourceFor } from './resources.ts';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelRequirement } from './selectors.ts';
-import type { HttpMethod, HttpRequest, HttpResponse, HttpTransport } from './transport.ts';
-import type { KubeObject, ManagedFieldsEntry, ObjectMeta, Status } from './types.ts';
+import type { PatchType } from '../client.ts';
+import { apiVersionOf, type ResourceType, Resources, staticResourceFor } from '../resources.ts';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelRequirement } from '../selectors.ts';
+import type { HttpMethod, HttpRequest, HttpResponse, HttpTransport } from '../transport.ts';
+import type { KubeObject, ManagedFieldsEntry, ObjectMeta, Status } from '../types.ts';
 
 /** A request as FakeKube received it. */
 export interface RecordedRequest {

@@ -1,9 +1,9 @@
-// Object builders for the ServiceLB unit tests (not exported from index.ts). They produce the same
+// Object builders for the ServiceLB unit tests (served by @portico/servicelb/testing). They produce the same
 // plain-JSON shapes the API server returns, with only the fields a test sets.
 
 import { programNames } from '@portico/labels';
-import { daemonSetName } from './names.ts';
-import type { EndpointSlice, Node, Pod, Service, ServicePort, Taint } from './types.ts';
+import { daemonSetName } from '../names.ts';
+import type { EndpointSlice, Node, Pod, Service, ServicePort, Taint } from '../types.ts';
 
 export const names = programNames('k3s');
 export const UID = '35a5ccb3-4a82-40b7-8d83-cda9582e4251';

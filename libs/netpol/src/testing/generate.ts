@@ -8,7 +8,7 @@ import type {
   NetworkPolicyPort,
   Node,
   Pod,
-} from './types.ts';
+} from '../types.ts';
 
 /**
  * A seeded generator of small clusters and NetworkPolicy sets, built from cyclonus's ingredients

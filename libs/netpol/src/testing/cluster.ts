@@ -1,10 +1,10 @@
 /**
- * Small builders for the unit tests (not exported from the library).
+ * Small builders and a Cluster harness for the netpol tests (served by @portico/netpol/testing).
  */
-import { evaluate, type Connection, type OracleOptions } from './oracle.ts';
-import { renderNetpol } from './render.ts';
-import { simulateConnection, type SimNode } from './simulate.ts';
-import type { DesiredState, NetpolConfig, NetpolSnapshot, NetworkPolicy, Node, Pod } from './types.ts';
+import { evaluate, type Connection, type OracleOptions } from '../oracle.ts';
+import { renderNetpol } from '../render.ts';
+import { simulateConnection, type SimNode } from '../simulate.ts';
+import type { DesiredState, NetpolConfig, NetpolSnapshot, NetworkPolicy, Node, Pod } from '../types.ts';
 
 export interface PodOpts {
   node?: string;
