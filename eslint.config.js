@@ -43,6 +43,26 @@ const kernelTextBans = [
   { selector: 'Literal[regex.pattern=/-A |COMMIT|--match-set|\\^:|\\^create|\\^add /]', message: kernelText },
 ];
 
+/** K3s and kube-router names are constants in libs/labels (STYLE rule 13); nowhere else spells them. */
+const compatNames = 'K3s/kube-router names live in libs/labels (STYLE rule 13): import the constant.';
+const compatNameBans = [
+  { selector: 'Literal[value=/^([a-z0-9-]+\\.)*(cattle\\.io|kube-router\\.io|k3s\\.io|rke2\\.io)\\/[A-Za-z0-9._-]*$/]', message: compatNames },
+  { selector: 'Literal[value=/^KUBE-(ROUTER|NWPLCY|POD-FW|SRC|DST)/]', message: compatNames },
+  { selector: 'Literal[value=/^kube[-_]router([-_ ]|$)/]', message: compatNames },
+];
+/**
+ * Apps wire libs; they do not define parsers of what a lib already reads: IP addresses and CIDRs
+ * (libs/ip-selection), kernel output (libs/iptables), manifests and snapshots (libs/addon, libs/kube).
+ * Flag and environment parsing (`runConfigFrom`, `parseForwarderEnv`) is the app's own and allowed.
+ */
+const parserMessage = 'Apps do not define parsers of IPs/CIDRs, kernel output, manifests or snapshots: use libs/ip-selection, libs/iptables, libs/addon or libs/kube.';
+const parserName = '/^(parse|canonical)(IP|Ip|CIDR|Cidr|Prefix|Address|Save|Ipset|Iptables|Observed|Rule|Manifest|Snapshot|Yaml)/';
+const appParserBans = [
+  { selector: `FunctionDeclaration[id.name=${parserName}]`, message: parserMessage },
+  { selector: `VariableDeclarator[id.name=${parserName}]`, message: parserMessage },
+  { selector: "ImportDeclaration[source.value='node:net'] > ImportSpecifier[imported.name=/^isIP/]", message: parserMessage },
+];
+
 export default [
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.nx/**', '**/testdata/**'] },
   ...nx.configs['flat/base'],
@@ -88,6 +108,13 @@ export default [
     rules: { 'no-restricted-imports': ['error', { patterns: testingOnly }] },
   },
   {
+    // Compatibility names only in libs/labels (libs/addon's HelmChart/Addon catalogues are the one
+    // remaining exception: constants.ts and helm.ts name them once, for libs/addon alone).
+    files: productionFiles,
+    ignores: [...notProduction, 'libs/labels/**', 'libs/addon/src/constants.ts', 'libs/addon/src/helm.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...compatNameBans] },
+  },
+  {
     files: coreLibs.map((d) => `${d}/src/**/*.ts`),
     ignores: ['**/*.test.ts', 'libs/iptables/src/adapter/**', 'libs/runner/src/adapter/**'],
     rules: {
@@ -112,19 +139,19 @@ export default [
     // Input-sized arrays never go through an argument list: `a.push(...b)` or `Math.max(...b)` throw
     // RangeError past ~100,000 elements (issue 15). Use pushAll (@portico/iptables) or a loop.
     files: ['libs/netpol/src/**/*.ts', 'libs/iptables/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-syntax': ['error', ...spreadBans] },
+    ignores: notProduction,
+    rules: { 'no-restricted-syntax': ['error', ...spreadBans, ...compatNameBans] },
   },
   {
     // Apps wire the kernel layer; they do not write iptables/ipset text or parse the tools' output
     // (libs/iptables is the one place for model, text, parsers and the planner: docs/iptables.md).
     files: ['apps/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'apps/netpol-agent/src/**', 'apps/lb-forwarder/src/**'],
-    rules: { 'no-restricted-syntax': ['error', ...kernelTextBans] },
+    ignores: [...notProduction, 'apps/netpol-agent/src/**', 'apps/lb-forwarder/src/**'],
+    rules: { 'no-restricted-syntax': ['error', ...kernelTextBans, ...compatNameBans, ...appParserBans] },
   },
   {
     files: ['apps/netpol-agent/src/**/*.ts', 'apps/lb-forwarder/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-syntax': ['error', ...spreadBans, ...kernelTextBans] },
+    ignores: notProduction,
+    rules: { 'no-restricted-syntax': ['error', ...spreadBans, ...kernelTextBans, ...compatNameBans, ...appParserBans] },
   },
 ];

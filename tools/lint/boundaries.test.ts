@@ -46,6 +46,15 @@ const cases: Array<{ name: string; file: string; code: string; rule?: string }> 
   { name: 'an adapter lib may not import a testing entry point', file: 'libs/servicelb-runtime/src/probe.ts', code: "import { FakeClock } from '@portico/runner/testing';\nexport const c = FakeClock;\n", rule: 'no-restricted-imports' },
   { name: 'a test may import testing entry points', file: 'apps/ccm/src/probe.test.ts', code: "import { FakeKube } from '@portico/kube/testing';\nimport { FakeClock } from '@portico/runner/testing';\nexport const f = [FakeKube, FakeClock];\n" },
   { name: 'a testing folder may import another testing entry point', file: 'libs/servicelb-runtime/src/testing/probe.ts', code: "import { FakeKube } from '@portico/kube/testing';\nexport const f = FakeKube;\n" },
+  { name: 'an app may not spell a kube-router annotation', file: 'apps/netpol-agent/src/probe.ts', code: "export const k = 'kube-router.io/pod-cidrs';\n", rule: 'no-restricted-syntax' },
+  { name: 'an app may not spell a K3s label', file: 'apps/ccm/src/probe.ts', code: "export const k = 'svccontroller.k3s.cattle.io/enablelb';\n", rule: 'no-restricted-syntax' },
+  { name: 'a core lib may not spell a kube-router chain', file: 'libs/netpol/src/probe.ts', code: "export const c = 'KUBE-ROUTER-INPUT';\n", rule: 'no-restricted-syntax' },
+  { name: 'an adapter lib may not spell a K3s node annotation', file: 'libs/servicelb-runtime/src/probe.ts', code: "export const k = 'k3s.io/node-args';\n", rule: 'no-restricted-syntax' },
+  { name: 'libs/labels holds the compatibility names', file: 'libs/labels/src/probe.ts', code: "export const k = 'kube-router.io/pod-cidrs';\n" },
+  { name: 'an app may not define an IP parser', file: 'apps/ccm/src/probe.ts', code: 'export function parseIP(s: string): string { return s; }\n', rule: 'no-restricted-syntax' },
+  { name: 'an app may not define a save-output parser', file: 'apps/lb-forwarder/src/probe.ts', code: 'export const parseSaveLines = (s: string): string[] => s.split(String.fromCharCode(10));\n', rule: 'no-restricted-syntax' },
+  { name: 'an app may not check IPs with node:net', file: 'apps/servicelb-controller/src/probe.ts', code: "import { isIP } from 'node:net';\nexport const f = isIP;\n", rule: 'no-restricted-syntax' },
+  { name: 'an app may parse its own flags', file: 'apps/ccm/src/probe.ts', code: 'export function parseFlagsOfCcm(a: string[]): string[] { return a; }\n' },
   { name: 'deep imports into a lib are refused', file: 'apps/ccm/src/probe.ts', code: "import { programNames } from '../../../libs/labels/src/names.ts';\nexport const n = programNames;\n", rule: '@nx/enforce-module-boundaries' },
 ];
 

@@ -7,7 +7,7 @@
 import { EventRecorder, LeaderElector, createKubeMetrics, type KubeClient } from '@portico/kube';
 import { type Clock } from '@portico/runner';
 import { AddonApi, stagePlan } from '@portico/addon';
-import { buildHealthServer, splitListenAddr, type Logger, type Registry } from '@portico/service-kit';
+import { buildHealthServer, listenOn, type Logger, type Registry } from '@portico/service-kit';
 import { AddonController, type EventSink } from './addon-controller.ts';
 import type { RunConfig } from './config.ts';
 import { writeStaged } from './fswalk.ts';
@@ -94,11 +94,7 @@ export function createApp(deps: AppDeps): App {
         await writeStaged(config.core.manifestsDir, staged.write);
         log.info({ event: 'staged', written: staged.write.map((f) => f.relPath), skipped: staged.skipped }, `staged ${staged.write.length} packaged manifests`);
       }
-      const addr = splitListenAddr(config.metricsAddr);
-      if (addr) {
-        await server.listen({ host: addr.host, port: addr.port });
-        log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz and /metrics');
-      }
+      await listenOn(server, config.metricsAddr, log);
       started = true;
       if (elector) {
         campaign = (async () => {

@@ -1,7 +1,7 @@
 // The command-line interface of addon-manager: `run` (default), `render` and `cleanup`.
 
-import { createKubeClient, KubeConfigError } from '@portico/kube';
-import { createLogger, createRegistry, ExitCode, formatIssue, handleShutdown, type CommandContext, type Program } from '@portico/service-kit';
+import type { Program } from '@portico/service-kit';
+import { controllerRunCommand, realControllerSystem, type ControllerSystem } from '@portico/service-kit/controller';
 import { createApp } from './app.ts';
 import { cleanupCommand, cleanupFlags } from './cleanup.ts';
 import { renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
@@ -24,56 +24,28 @@ another controller (K3s's helm-controller) and their configs stay; so do the obj
 deployed. Exit 0 done, 1 failed (HelmCharts not gone within --timeout, API error), 2 bad flags or
 kubeconfig.`;
 
-async function runManager(ctx: CommandContext): Promise<number> {
-  const parsed = runConfigFrom(ctx.values, ctx.io.env);
-  if (!parsed.ok) {
-    for (const issue of parsed.issues) ctx.io.stderr.write(`${NAME} run: ${formatIssue(issue)}\n`);
-    return ExitCode.usage;
-  }
-  const config = parsed.config;
-  const log = createLogger({ app: NAME, level: config.logLevel });
-  let client;
-  try {
-    client = await createKubeClient({ kubeconfig: config.kubeconfig, env: ctx.io.env, userAgent: `portico-addon-manager/${VERSION}` });
-  } catch (err) {
-    if (err instanceof KubeConfigError) {
-      ctx.io.stderr.write(`${NAME} run: ${err.message}\n`);
-      return ExitCode.usage;
-    }
-    throw err;
-  }
-  const app = createApp({ config, log, client, registry: createRegistry(NAME, VERSION) });
-  return new Promise<number>((resolve) => {
-    const shutdown = handleShutdown({ log, proc: { once: (sig, fn) => process.once(sig, fn), exit: (code) => resolve(typeof code === 'number' ? code : 0) } as Pick<NodeJS.Process, 'once' | 'exit'> });
-    shutdown.add(() => client.close());
-    shutdown.add(() => app.close());
-    app.start().catch((err: unknown) => {
-      log.fatal({ op: 'start', err }, 'cannot start');
-      void shutdown.shutdown('start failed').then(() => resolve(ExitCode.failure));
-    });
-  });
+/** The command-line interface of addon-manager; `system` is the I/O of `run` (tests inject a fake). */
+export function createProgram(system: ControllerSystem = realControllerSystem()): Program {
+  return {
+    name: NAME,
+    summary: 'Add-on manager: manifests directory to server-side applied objects with pruning; HelmCharts through Jobs',
+    defaultCommand: 'run',
+    commands: [
+      { name: 'run', summary: 'Run both loops (leader-elected)', details: RUN_DETAILS, flags: runFlags, run: controllerRunCommand({ name: NAME, version: VERSION, parse: runConfigFrom, createApp, system }) },
+      {
+        name: 'render',
+        summary: 'Print what would be applied, pruned and which HelmChart Jobs would be created, with no cluster access',
+        args: '[FILE...]',
+        flags: renderFlags,
+        run: (ctx) => runRender(ctx, NAME),
+      },
+      {
+        name: 'cleanup',
+        summary: 'Delete the HelmCharts this instance manages (waiting for their uninstall Jobs) and their HelmChartConfigs, and/or its Addons',
+        details: CLEANUP_DETAILS,
+        flags: cleanupFlags,
+        run: cleanupCommand,
+      },
+    ],
+  };
 }
-
-/** The command-line interface of addon-manager. */
-export const program: Program = {
-  name: NAME,
-  summary: 'Add-on manager: manifests directory to server-side applied objects with pruning; HelmCharts through Jobs',
-  defaultCommand: 'run',
-  commands: [
-    { name: 'run', summary: 'Run both loops (leader-elected)', details: RUN_DETAILS, flags: runFlags, run: runManager },
-    {
-      name: 'render',
-      summary: 'Print what would be applied, pruned and which HelmChart Jobs would be created, with no cluster access',
-      args: '[FILE...]',
-      flags: renderFlags,
-      run: (ctx) => runRender(ctx, NAME),
-    },
-    {
-      name: 'cleanup',
-      summary: 'Delete the HelmCharts this instance manages (waiting for their uninstall Jobs) and their HelmChartConfigs, and/or its Addons',
-      details: CLEANUP_DETAILS,
-      flags: cleanupFlags,
-      run: cleanupCommand,
-    },
-  ],
-};

@@ -4,16 +4,18 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { disableSet, K3S_TEMPLATE_DEFAULTS, templateSettingsProblems, type NamingRule, type TemplateSettings } from '@portico/addon';
-import { leaderTimingProblems } from '@portico/kube';
-import { commonRunFlags, fieldName, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
+import { commonRunFlags, fieldName, VERSION, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
+import { checkLeaseName, leaderConfigFrom, leaderElectionFlags, nodeNameFlag, type ConfigResult } from '@portico/service-kit/controller';
 
-/** The Portico release this binary belongs to. */
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** Image of the HelmChart Jobs: helm + apps/addon-manager/job/entry.sh (built by the images issue). */
 export const DEFAULT_HELM_JOB_IMAGE = `ghcr.io/portico/helm-job:${VERSION}`;
 export const DEFAULT_METRICS_ADDR = ':10262';
 export const DEFAULT_LEASE_NAME = 'portico-addon-manager';
+/** Namespace of the Lease when neither --leader-elect-namespace nor $POD_NAMESPACE is set. */
+const LEASE_NAMESPACE_FALLBACK = 'kube-system';
+const leaseNameFlag: FlagSpec = { name: 'lease-name', type: 'string', env: 'PORTICO_LEASE_NAME', default: DEFAULT_LEASE_NAME, description: 'Name of the leader-election Lease' };
 /** `helmcharts.cattle.io/managed-by` value; K3s's own controller uses `helm-controller`. */
 export const DEFAULT_CONTROLLER_NAME = 'portico-addon-manager';
 /** ClusterRole bound to each HelmChart Job ServiceAccount (K3s: cluster-admin; docs/addon-manager.md says why). */
@@ -44,14 +46,9 @@ const runOnlyFlags: readonly FlagSpec[] = [
   { name: 'force-user-manifests', type: 'bool', env: 'PORTICO_FORCE_USER_MANIFESTS', default: false, description: 'Take over fields other managers own in user manifests (packaged ones always do); false reports conflicts as ApplyManifestFailed' },
   { name: 'helm-controller', type: 'string', env: 'PORTICO_HELM_CONTROLLER', default: 'auto', choices: ['auto', 'true', 'false'], description: 'Handle HelmCharts; auto = off on a K3s/RKE2 cluster (a Node carries k3s.io/node-args or rke2.io/node-args), whose own helm-controller does it' },
   { name: 'helm-resync-period', type: 'duration', env: 'PORTICO_HELM_RESYNC_PERIOD', description: 'Re-check every HelmChart against its release this often (catches a manual helm rollback) (default 60s)' },
-  { name: 'leader-elect', type: 'bool', env: 'PORTICO_LEADER_ELECT', default: true, description: 'Elect a leader through a Lease; only the leader writes (both loops)' },
-  { name: 'leader-elect-namespace', type: 'string', env: 'PORTICO_LEADER_ELECT_NAMESPACE', description: 'Namespace of the Lease (default: $POD_NAMESPACE, else kube-system)' },
-  { name: 'lease-name', type: 'string', env: 'PORTICO_LEASE_NAME', default: DEFAULT_LEASE_NAME, description: 'Name of the leader-election Lease' },
-  { name: 'leader-elect-lease-duration', type: 'duration', env: 'PORTICO_LEADER_ELECT_LEASE_DURATION', description: 'How long a standby waits before taking over an unrenewed Lease (default 15s)' },
-  { name: 'leader-elect-renew-deadline', type: 'duration', env: 'PORTICO_LEADER_ELECT_RENEW_DEADLINE', description: 'How long the leader keeps acting without a successful renew (default 10s)' },
-  { name: 'leader-elect-retry-period', type: 'duration', env: 'PORTICO_LEADER_ELECT_RETRY_PERIOD', description: 'Pause between Lease acquire/renew attempts (default 2s)' },
-  { name: 'leader-elect-identity', type: 'string', env: 'POD_NAME', description: 'Identity in the Lease (default: <hostname>_<random>)' },
-  { name: 'node-name', type: 'string', env: 'NODE_NAME', description: 'Node this process runs on; the "host" of the Events it emits' },
+  ...leaderElectionFlags(LEASE_NAMESPACE_FALLBACK).map((f) => (f.name === 'leader-elect' ? { ...f, description: `${f.description} (both loops)` } : f)),
+  leaseNameFlag,
+  nodeNameFlag,
 ];
 
 export const runFlags: readonly FlagSpec[] = [...commonRunFlags({ metricsAddr: DEFAULT_METRICS_ADDR }), ...coreFlags, ...runOnlyFlags];
@@ -95,10 +92,9 @@ export interface RunConfig {
   readonly nodeName: string | undefined;
 }
 
-export type ConfigResult<T> = { readonly ok: true; readonly config: T } | { readonly ok: false; readonly issues: readonly Issue[] };
+export type { ConfigResult };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TEMPLATE_FLAG: Record<keyof TemplateSettings, string> = {
   clusterDns: 'cluster-dns',
   clusterDomain: 'cluster-domain',
@@ -166,30 +162,12 @@ export function runConfigFrom(values: FlagValues, env: Readonly<Record<string, s
   const { issues, add } = issueFor(runFlags);
   const core = coreConfigFrom(values);
   if (!core.ok) issues.push(...core.issues);
-  const leaseNamespaceFlag = values['leader-elect-namespace'] as string | undefined;
-  const leaseNamespace = leaseNamespaceFlag || env['POD_NAMESPACE'] || 'kube-system';
-  if (leaseNamespaceFlag !== undefined && !(leaseNamespaceFlag.length <= 63 && DNS_LABEL.test(leaseNamespaceFlag))) add('leader-elect-namespace', leaseNamespaceFlag, 'must be a DNS-1123 label (a namespace name)');
+  const leader = leaderConfigFrom(values, env, LEASE_NAMESPACE_FALLBACK, () => `${hostname()}_${randomBytes(4).toString('hex')}`, issues);
   const leaseName = String(values['lease-name']);
-  if (!(leaseName.length <= 253 && DNS_SUBDOMAIN.test(leaseName))) add('lease-name', leaseName, 'must be a DNS-1123 subdomain (a Lease name)');
-  const leaseDurationMs = (values['leader-elect-lease-duration'] as number | undefined) ?? 15_000;
-  const renewDeadlineMs = (values['leader-elect-renew-deadline'] as number | undefined) ?? 10_000;
-  const retryPeriodMs = (values['leader-elect-retry-period'] as number | undefined) ?? 2_000;
-  const leaderElect = values['leader-elect'] === true;
-  if (leaderElect) {
-    const timing = leaderTimingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
-    if (timing.length > 0) {
-      issues.push({
-        field: '--leader-elect-lease-duration / --leader-elect-renew-deadline / --leader-elect-retry-period',
-        value: `lease-duration=${leaseDurationMs}ms renew-deadline=${renewDeadlineMs}ms retry-period=${retryPeriodMs}ms`,
-        reason: timing.join('; '),
-      });
-    }
-  }
+  checkLeaseName(leaseNameFlag, leaseName, issues);
   const pollIntervalMs = (values['poll-interval'] as number | undefined) ?? 15_000;
   if (pollIntervalMs < 100) add('poll-interval', `${pollIntervalMs}ms`, 'must be at least 100ms');
   const sourceRemovedGraceMs = (values['source-removed-grace-period'] as number | undefined) ?? 60_000;
-  const identityFlag = values['leader-elect-identity'] as string | undefined;
-  if (identityFlag !== undefined && identityFlag.trim() === '') add('leader-elect-identity', identityFlag, 'must not be empty');
   if (issues.length > 0 || !core.ok) return { ok: false, issues };
   return {
     ok: true,
@@ -204,13 +182,8 @@ export function runConfigFrom(values: FlagValues, env: Readonly<Record<string, s
       forceUserManifests: values['force-user-manifests'] === true,
       helmController: values['helm-controller'] as 'auto' | 'true' | 'false',
       helmResyncMs: (values['helm-resync-period'] as number | undefined) ?? 60_000,
-      leaderElect,
-      leaseNamespace,
+      ...leader,
       leaseName,
-      leaseDurationMs,
-      renewDeadlineMs,
-      retryPeriodMs,
-      identity: identityFlag || `${hostname()}_${randomBytes(4).toString('hex')}`,
       nodeName: (values['node-name'] as string | undefined) || undefined,
     }),
   };

@@ -35,6 +35,7 @@ import {
   type LiveJob,
   type ReleaseRecord,
 } from '@portico/addon';
+import { DistributionNodeArgs } from '@portico/labels';
 import type { Logger } from '@portico/service-kit';
 import type { EventSink } from './addon-controller.ts';
 import type { CoreConfig } from './config.ts';
@@ -107,7 +108,7 @@ export class HelmController {
   /** Whether this cluster runs K3s's or RKE2's own helm-controller (a Node carries their node-args annotation). */
   async #k3sCluster(): Promise<boolean> {
     const nodes = await this.#o.client.list<KubeObject>(Resources.Node, { limit: 100 });
-    return nodes.items.some((n) => n.metadata?.annotations?.['k3s.io/node-args'] !== undefined || n.metadata?.annotations?.['rke2.io/node-args'] !== undefined);
+    return nodes.items.some((n) => DistributionNodeArgs.some((key) => n.metadata?.annotations?.[key] !== undefined));
   }
 
   async lead(signal: AbortSignal): Promise<void> {

@@ -6,7 +6,7 @@
 import { createKubeMetrics, EventRecorder, type KubeClient } from '@portico/kube';
 import { type Clock } from '@portico/runner';
 import { CloudNode } from '@portico/labels';
-import { buildHealthServer, splitListenAddr, type Logger, type Readiness, type Registry } from '@portico/service-kit';
+import { buildHealthServer, listenOn, type Logger, type Readiness, type Registry } from '@portico/service-kit';
 import { createServiceLBHost, LeaderLoop, type EventSink, type ServiceLBHost } from '@portico/servicelb-runtime';
 import { FIELD_MANAGER, type RunConfig } from './config.ts';
 import { createCcmMetrics } from './metrics.ts';
@@ -94,11 +94,7 @@ export function createApp(deps: AppDeps): App {
       nodes.start();
       nodeLoop.start();
       serviceLB?.start();
-      const addr = splitListenAddr(config.metricsAddr);
-      if (addr) {
-        await server.listen({ host: addr.host, port: addr.port });
-        log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz and /metrics');
-      }
+      await listenOn(server, config.metricsAddr, log);
     },
     async close() {
       await Promise.all([nodeLoop.close(), serviceLB?.close()]);

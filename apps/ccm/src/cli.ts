@@ -2,7 +2,8 @@
 
 import { isValidProgram } from '@portico/labels';
 import type { CommandContext, Program } from '@portico/service-kit';
-import { controllerRunCommand, renderCoreConfig, renderServiceLBPart, runRenderCommand } from '@portico/servicelb-runtime';
+import { renderCoreConfig, renderServiceLBPart, runRenderCommand } from '@portico/servicelb-runtime';
+import { controllerRunCommand, realControllerSystem, type ControllerSystem } from '@portico/service-kit/controller';
 import { createApp } from './app.ts';
 import { renderFlags, runConfigFrom, runFlags, serviceLBDisabled, VERSION } from './config.ts';
 import { renderNodesText } from './render.ts';
@@ -41,19 +42,21 @@ async function renderCcm(ctx: CommandContext): Promise<number> {
   });
 }
 
-/** The command-line interface of ccm. */
-export const program: Program = {
-  name: NAME,
-  summary: 'Cloud controller manager: node initialization (uninitialized taint, addresses, providerID k3s://), hosting ServiceLB',
-  defaultCommand: 'run',
-  commands: [
-    { name: 'run', summary: 'Run node initialization (and ServiceLB unless disabled), leader-elected', details: RUN_DETAILS, flags: runFlags, run: controllerRunCommand({ name: NAME, version: VERSION, parse: runConfigFrom, createApp }) },
-    {
-      name: 'render',
-      summary: 'Print the Node changes and the ServiceLB output ccm would write for snapshot files, with no cluster access',
-      args: '[FILE...]',
-      flags: renderFlags,
-      run: renderCcm,
-    },
-  ],
-};
+/** The command-line interface of ccm; `system` is the I/O of `run` (tests inject a fake). */
+export function createProgram(system: ControllerSystem = realControllerSystem()): Program {
+  return {
+    name: NAME,
+    summary: 'Cloud controller manager: node initialization (uninitialized taint, addresses, providerID k3s://), hosting ServiceLB',
+    defaultCommand: 'run',
+    commands: [
+      { name: 'run', summary: 'Run node initialization (and ServiceLB unless disabled), leader-elected', details: RUN_DETAILS, flags: runFlags, run: controllerRunCommand({ name: NAME, version: VERSION, parse: runConfigFrom, createApp, system }) },
+      {
+        name: 'render',
+        summary: 'Print the Node changes and the ServiceLB output ccm would write for snapshot files, with no cluster access',
+        args: '[FILE...]',
+        flags: renderFlags,
+        run: renderCcm,
+      },
+    ],
+  };
+}

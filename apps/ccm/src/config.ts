@@ -8,23 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { isValidProgram, programNames, ServiceLB } from '@portico/labels';
 import { commonRunFlags, fieldName, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
 import type { ServiceLBConfig } from '@portico/servicelb';
-import {
-  checkLeaseName,
-  coreConfigFrom,
-  leaderConfigFrom,
-  leaderElectionFlags,
-  nodeNameFlag,
-  renderFlags as serviceLBRenderFlags,
-  SERVICELB_LEASE_NAME,
-  serviceLBCoreFlags,
-  serviceLBWorkFlags,
-  workConfigFrom,
-  type ConfigResult,
-  type LeaderConfig,
-  type ServiceLBWorkConfig,
-} from '@portico/servicelb-runtime';
+import { coreConfigFrom, renderFlags as serviceLBRenderFlags, SERVICELB_LEASE_NAME, serviceLBCoreFlags, serviceLBWorkFlags, workConfigFrom, type ServiceLBWorkConfig } from '@portico/servicelb-runtime';
+import { checkLeaseName, leaderConfigFrom, leaderElectionFlags, nodeNameFlag, type ConfigResult, type LeaderConfig } from '@portico/service-kit/controller';
 
-export { VERSION } from '@portico/servicelb-runtime';
+export { VERSION } from '@portico/service-kit';
 
 /** Default listen address of /healthz, /readyz and /metrics: the cloud-controller-manager port, 10258. */
 export const DEFAULT_METRICS_ADDR = ':10258';

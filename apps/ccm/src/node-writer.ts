@@ -10,7 +10,7 @@
 //                the precondition: a concurrent change gives 409 and the Node is reconciled again
 
 import { isNotFound, Resources, type KubeClient, type KubeObject } from '@portico/kube';
-import { countedWrite } from '@portico/servicelb-runtime';
+import { countedWrite } from '@portico/service-kit';
 import type { CcmNode, NodeAddress, NodeSpecUpdate } from './instances.ts';
 import type { CcmMetrics } from './metrics.ts';
 

@@ -9,7 +9,9 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { runProgram } from '@portico/service-kit';
 import { expectGolden, shuffled, Sink, writeClientNodeGuard } from '@portico/testing';
-import { program } from './cli.ts';
+import { createProgram } from './cli.ts';
+
+const program = createProgram();
 
 // `ccm render`: Node changes (and the hosted ServiceLB's output) for apps/ccm/testdata/nodes.yaml,
 // against golden files (UPDATE_GOLDEN=1 rewrites them), in any input order, with no cluster access.

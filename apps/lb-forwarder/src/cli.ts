@@ -183,4 +183,3 @@ export function createProgram(system: () => ForwarderSystem = realSystem): Progr
   };
 }
 
-export const program: Program = createProgram();

@@ -22,7 +22,7 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 }
 
 function setup() {
-  const parsed = parseFlags(runFlags(), ['--node-name', 'n1', '--min-sync-interval', '1s', '--sync-retry-interval', '5s', '--resync-period', '5m', '--verify-period', '12m'], {});
+  const parsed = parseFlags(runFlags(), ['--node-name', 'n1', '--metrics-addr', '0', '--min-sync-interval', '1s', '--sync-retry-interval', '5s', '--resync-period', '5m', '--verify-period', '12m'], {});
   assert.ok(parsed.ok);
   const built = runConfig(parsed.values);
   assert.ok('config' in built);

@@ -1,5 +1,5 @@
 import { EventRecorder, ListWatch, Resources, createKubeMetrics, type ChangeEvent, type KubeClient, type KubeObject } from '@portico/kube';
-import { buildHealthServer, createRegistry, type Logger, type Readiness, type Registry } from '@portico/service-kit';
+import { buildHealthServer, createRegistry, listenOn, type Logger, type Readiness, type Registry } from '@portico/service-kit';
 import type { NetpolSnapshot, Problem } from '@portico/netpol';
 import type { FastifyInstance } from 'fastify';
 import { netpolConfig, resolveFamilies, type RunConfig } from './config.ts';
@@ -153,6 +153,8 @@ export function createApp(deps: AppDeps): App {
     readiness,
     async start() {
       log.info({ event: 'starting', config: { ...config, kubeconfig: config.kubeconfig ? '(set)' : undefined }, server: client.server, backend: deps.kernel.tools.backend }, 'netpol-agent starting');
+      // Serving first: /healthz answers (and /readyz says why not ready) while the caches list.
+      await listenOn(server, config.metricsAddr, log);
       for (const c of caches) c.start();
       // The node object is needed for families (auto) and pod CIDRs (default-deny); wait for all
       // caches before the first sync so that it never programs a partial view.

@@ -1,8 +1,9 @@
-import { createLogger, ExitCode, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
-import { loadSnapshot, SnapshotError } from '@portico/kube';
+import { createLogger, ExitCode, handleShutdown, VERSION, type CommandContext, type FlagSpec, type Io, type Program } from '@portico/service-kit';
+import { createKubeClient, loadSnapshot, SnapshotError } from '@portico/kube';
 import type { Family, NetpolSnapshot, Problem } from '@portico/netpol';
 import { NetpolPlanner, renderNetpol } from '@portico/netpol';
-import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags } from './config.ts';
+import { agentConfig, backendFlag, netpolConfig, resolveFamilies, runConfig, runFlags, snapshotFlags, type RunConfig } from './config.ts';
+import { createApp } from './app.ts';
 import { applyFamilyPlan, createSetLines, type KernelFamily, type Runner } from '@portico/iptables';
 import { Kernel, nodeRunner, resolveTools, ShellRunner, type IptablesBackend, type Tools } from '@portico/iptables/adapter';
 import { Syncer, type SyncResult } from './sync.ts';
@@ -24,10 +25,33 @@ export interface CliDeps {
   readonly runner?: Runner;
   /** Resolves --iptables-backend to binaries. @default resolveTools (probes the system) */
   readonly resolveTools?: (runner: Runner, choice: IptablesBackend) => Promise<Tools>;
-  /** Starts the long-running agent (app.ts); resolves with the exit code when it stops. */
-  readonly startAgent?: (ctx: CommandContext, config: Extract<ReturnType<typeof runConfig>, { config: unknown }>['config']) => Promise<number>;
-  /** Version string for logs and build_info. */
-  readonly version?: string;
+  /** Connects to the API server. @default createKubeClient of @portico/kube */
+  readonly connect?: typeof createKubeClient;
+  /** Starts the long-running agent; resolves with the exit code when it stops. @default {@link startAgent} */
+  readonly startAgent?: (ctx: CommandContext, config: RunConfig) => Promise<number>;
+}
+
+/**
+ * `run`: the kernel door (restores through one helper shell started now, while the process is
+ * small), the API client and the app, which serves /healthz, /readyz and /metrics and syncs until
+ * SIGTERM/SIGINT (handleShutdown then exits the process).
+ */
+async function startAgent(ctx: CommandContext, config: RunConfig, deps: CliDeps): Promise<number> {
+  const log = createLogger({ app: NAME, level: config.logLevel });
+  const runner = deps.runner ?? nodeRunner();
+  const writer = deps.runner ? undefined : new ShellRunner({ fallback: runner });
+  writer?.start();
+  const tools = await (deps.resolveTools ?? resolveTools)(runner, config.iptablesBackend);
+  log.info({ event: 'iptablesBackend', backend: tools.backend, reason: tools.reason }, 'iptables backend chosen');
+  const kernel = new Kernel(runner, tools, writer ? { writer } : {});
+  const client = await (deps.connect ?? createKubeClient)({ kubeconfig: config.kubeconfig, env: ctx.io.env, userAgent: 'portico-netpol-agent' });
+  const app = createApp({ config, log, client, kernel, version: VERSION });
+  const shutdown = handleShutdown({ log });
+  // Closers run in reverse order: the app stops (no sync in flight) before its restore shell.
+  shutdown.add(async () => writer?.close());
+  shutdown.add(() => app.close());
+  await app.start();
+  return new Promise<number>(() => undefined);
 }
 
 function err(io: Io, command: string, line: string): void {
@@ -196,7 +220,7 @@ const cleanupFlags: FlagSpec[] = [
   backendFlag(),
 ];
 
-/** Builds the program; `deps` are injected by tests (main.ts passes the real ones). */
+/** Builds the program; every field of `deps` defaults to the real system, tests inject fakes. */
 export function createProgram(deps: CliDeps = {}): Program {
   return {
     name: NAME,
@@ -215,8 +239,7 @@ export function createProgram(deps: CliDeps = {}): Program {
             for (const p of problems) err(ctx.io, 'run', p);
             return ExitCode.usage;
           }
-          if (!deps.startAgent) throw new Error('bug: run needs startAgent');
-          return deps.startAgent(ctx, built.config);
+          return deps.startAgent ? deps.startAgent(ctx, built.config) : startAgent(ctx, built.config, deps);
         },
       },
       {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from '@portico/service-kit';
 import type { Family } from '@portico/netpol';
 import type { KernelObserver } from '@portico/iptables/adapter';
+import { KubeRouterMetric } from '@portico/labels';
 
 /**
  * Every metric of netpol-agent, in one place (STYLE rule 11); docs/netpol-agent.md lists them and a
@@ -13,17 +14,17 @@ import type { KernelObserver } from '@portico/iptables/adapter';
 const SYNC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export const METRIC_NAMES = [
-  'kube_router_build_info',
-  'kube_router_controller_iptables_sync_time',
-  'kube_router_controller_iptables_v4_save_time',
-  'kube_router_controller_iptables_v6_save_time',
-  'kube_router_controller_iptables_v4_restore_time',
-  'kube_router_controller_iptables_v6_restore_time',
-  'kube_router_controller_policy_chains_sync_time',
-  'kube_router_controller_policy_ipset_v4_restore_time',
-  'kube_router_controller_policy_ipset_v6_restore_time',
-  'kube_router_controller_policy_chains',
-  'kube_router_controller_policy_ipsets',
+  KubeRouterMetric.buildInfo,
+  KubeRouterMetric.syncTime,
+  KubeRouterMetric.saveTimeV4,
+  KubeRouterMetric.saveTimeV6,
+  KubeRouterMetric.restoreTimeV4,
+  KubeRouterMetric.restoreTimeV6,
+  KubeRouterMetric.chainsSyncTime,
+  KubeRouterMetric.ipsetRestoreTimeV4,
+  KubeRouterMetric.ipsetRestoreTimeV6,
+  KubeRouterMetric.policyChains,
+  KubeRouterMetric.policyIpsets,
   'portico_netpol_syncs_total',
   'portico_netpol_sync_failures_total',
   'portico_netpol_kernel_writes_total',
@@ -62,17 +63,17 @@ export interface AgentMetrics {
 export function createAgentMetrics(registry: Registry, version: string): AgentMetrics {
   const registers = [registry];
   const hist = (name: string, help: string): Histogram => new Histogram({ name, help, buckets: SYNC_BUCKETS, registers });
-  new Gauge({ name: 'kube_router_build_info', help: 'Build information (kube-router name; the implementation is Portico netpol-agent)', labelNames: ['version', 'implementation'], registers })
+  new Gauge({ name: KubeRouterMetric.buildInfo, help: 'Build information (kube-router name; the implementation is Portico netpol-agent)', labelNames: ['version', 'implementation'], registers })
     .labels(version, 'portico')
     .set(1);
-  const save = { IPv4: hist('kube_router_controller_iptables_v4_save_time', 'Time to save the IPv4 filter table (seconds)'), IPv6: hist('kube_router_controller_iptables_v6_save_time', 'Time to save the IPv6 filter table (seconds)') };
+  const save = { IPv4: hist(KubeRouterMetric.saveTimeV4, 'Time to save the IPv4 filter table (seconds)'), IPv6: hist(KubeRouterMetric.saveTimeV6, 'Time to save the IPv6 filter table (seconds)') };
   const restore = {
-    IPv4: hist('kube_router_controller_iptables_v4_restore_time', 'Time of one IPv4 iptables-restore (seconds)'),
-    IPv6: hist('kube_router_controller_iptables_v6_restore_time', 'Time of one IPv6 ip6tables-restore (seconds)'),
+    IPv4: hist(KubeRouterMetric.restoreTimeV4, 'Time of one IPv4 iptables-restore (seconds)'),
+    IPv6: hist(KubeRouterMetric.restoreTimeV6, 'Time of one IPv6 ip6tables-restore (seconds)'),
   };
   const ipsetRestore = {
-    IPv4: hist('kube_router_controller_policy_ipset_v4_restore_time', 'Time of one IPv4 ipset restore (seconds)'),
-    IPv6: hist('kube_router_controller_policy_ipset_v6_restore_time', 'Time of one IPv6 ipset restore (seconds)'),
+    IPv4: hist(KubeRouterMetric.ipsetRestoreTimeV4, 'Time of one IPv4 ipset restore (seconds)'),
+    IPv6: hist(KubeRouterMetric.ipsetRestoreTimeV6, 'Time of one IPv6 ipset restore (seconds)'),
   };
   const kernelWrites = new Counter({ name: 'portico_netpol_kernel_writes_total', help: 'Restore invocations that wrote to the kernel', labelNames: ['family', 'tool', 'result'], registers });
   const kernelWriteBytes = new Counter({ name: 'portico_netpol_kernel_write_bytes_total', help: 'Bytes of restore input written to the kernel', labelNames: ['family', 'tool'], registers });
@@ -90,10 +91,10 @@ export function createAgentMetrics(registry: Registry, version: string): AgentMe
     },
   };
   return {
-    syncTime: hist('kube_router_controller_iptables_sync_time', 'Time of one full sync: render, plan and apply (seconds)'),
-    chainsSyncTime: hist('kube_router_controller_policy_chains_sync_time', 'Time to render and plan the policy chains and sets (seconds)'),
-    policyChains: new Gauge({ name: 'kube_router_controller_policy_chains', help: 'Active policy chains (each family counted)', registers }),
-    policyIpsets: new Gauge({ name: 'kube_router_controller_policy_ipsets', help: 'Active policy ipsets (each family counted)', registers }),
+    syncTime: hist(KubeRouterMetric.syncTime, 'Time of one full sync: render, plan and apply (seconds)'),
+    chainsSyncTime: hist(KubeRouterMetric.chainsSyncTime, 'Time to render and plan the policy chains and sets (seconds)'),
+    policyChains: new Gauge({ name: KubeRouterMetric.policyChains, help: 'Active policy chains (each family counted)', registers }),
+    policyIpsets: new Gauge({ name: KubeRouterMetric.policyIpsets, help: 'Active policy ipsets (each family counted)', registers }),
     syncs: new Counter({ name: 'portico_netpol_syncs_total', help: 'Syncs by result (applied, unchanged, failed)', labelNames: ['result'], registers }),
     syncFailures: new Counter({ name: 'portico_netpol_sync_failures_total', help: 'Failed syncs by family and phase (stage, shrink, iptables, grow, read, plan, render)', labelNames: ['family', 'phase'], registers }),
     kernelWrites,

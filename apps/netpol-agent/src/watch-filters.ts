@@ -1,4 +1,5 @@
 import type { ChangeEvent, KubeObject } from '@portico/kube';
+import { Netpol } from '@portico/labels';
 
 /**
  * What the agent keeps of each watched object, and which changes are worth a sync (spec 4.1).
@@ -38,7 +39,7 @@ function keepPorts(containers: unknown): { name?: string; ports: PortLike[] }[] 
 
 function meta(o: KubeObject, extra: { annotations?: boolean } = {}): KubeObject['metadata'] {
   const m = o.metadata ?? {};
-  const annotations = extra.annotations && m.annotations ? Object.fromEntries(Object.entries(m.annotations).filter(([k]) => k.startsWith('kube-router.io/'))) : undefined;
+  const annotations = extra.annotations && m.annotations ? Object.fromEntries(Object.entries(m.annotations).filter(([k]) => k.startsWith(Netpol.annotationPrefix))) : undefined;
   return {
     name: m.name,
     ...(m.namespace ? { namespace: m.namespace } : {}),
@@ -130,6 +131,6 @@ export function nodeEventMatters(ev: ChangeEvent<Obj>): boolean {
   if (ev.type !== 'update') return true;
   const a = ev.old;
   const b = ev.object;
-  const ann = (o: Obj): string | undefined => o.metadata?.annotations?.['kube-router.io/pod-cidrs'];
+  const ann = (o: Obj): string | undefined => o.metadata?.annotations?.[Netpol.podCIDRsAnnotation];
   return json(a.status?.['addresses']) !== json(b.status?.['addresses']) || json([a.spec?.['podCIDR'], a.spec?.['podCIDRs']]) !== json([b.spec?.['podCIDR'], b.spec?.['podCIDRs']]) || ann(a) !== ann(b);
 }

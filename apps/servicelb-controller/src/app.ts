@@ -5,7 +5,7 @@
 
 import { createKubeMetrics, type KubeClient } from '@portico/kube';
 import { type Clock } from '@portico/runner';
-import { buildHealthServer, splitListenAddr, type Logger, type Registry } from '@portico/service-kit';
+import { buildHealthServer, listenOn, type Logger, type Registry } from '@portico/service-kit';
 import { createServiceLBHost, FIELD_MANAGER, type EventSink, type ServiceLBController, type ServiceLBHost } from '@portico/servicelb-runtime';
 import type { RunConfig } from './config.ts';
 
@@ -52,12 +52,8 @@ export function createApp(deps: AppDeps): App {
     server,
     async start() {
       log.info({ event: 'starting', config: { ...config, core: { ...config.core } }, fieldManager: FIELD_MANAGER }, 'starting servicelb-controller');
-      const addr = splitListenAddr(config.metricsAddr);
       host.start();
-      if (addr) {
-        await server.listen({ host: addr.host, port: addr.port });
-        log.info({ event: 'listening', addr: config.metricsAddr }, 'serving /healthz, /readyz and /metrics');
-      }
+      await listenOn(server, config.metricsAddr, log);
     },
     async close() {
       await host.close();

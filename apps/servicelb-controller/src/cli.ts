@@ -1,7 +1,8 @@
 // The command-line interface of servicelb-controller: `run` (default), `render` and `cleanup`.
 
 import type { Program } from '@portico/service-kit';
-import { cleanupCommand, cleanupFlags, controllerRunCommand, FIELD_MANAGER, renderServiceLBCommand } from '@portico/servicelb-runtime';
+import { cleanupCommand, cleanupFlags, FIELD_MANAGER, renderServiceLBCommand } from '@portico/servicelb-runtime';
+import { controllerRunCommand, realControllerSystem, type ControllerSystem } from '@portico/service-kit/controller';
 import { createApp } from './app.ts';
 import { leaseNameFlag, renderFlags, runConfigFrom, runFlags, VERSION } from './config.ts';
 
@@ -20,26 +21,28 @@ Service that carries ServiceLB's finalizer (and no spec.loadBalancerClass), remo
 and releases the Lease. Idempotent. Exit 0 done, 1 failed (Lease not free within --timeout, API
 error), 2 bad flags or kubeconfig.`;
 
-/** The command-line interface of servicelb-controller. */
-export const program: Program = {
-  name: NAME,
-  summary: 'ServiceLB controller: LoadBalancer Services to svclb DaemonSets and Service status',
-  defaultCommand: 'run',
-  commands: [
-    { name: 'run', summary: 'Run the controller (leader-elected)', details: RUN_DETAILS, flags: runFlags, run: controllerRunCommand({ name: NAME, version: VERSION, parse: runConfigFrom, createApp }) },
-    {
-      name: 'render',
-      summary: 'Print the DaemonSets and Service statuses the controller would write for snapshot files, with no cluster access',
-      args: '[FILE...]',
-      flags: renderFlags,
-      run: (ctx) => renderServiceLBCommand(ctx, NAME),
-    },
-    {
-      name: 'cleanup',
-      summary: 'Delete every svclb DaemonSet and release every Service ServiceLB served (status, finalizer), holding the ServiceLB Lease',
-      details: CLEANUP_DETAILS,
-      flags: cleanupFlags(leaseNameFlag),
-      run: cleanupCommand({ name: NAME, version: VERSION, fieldManager: FIELD_MANAGER, leaseNameFlag }),
-    },
-  ],
-};
+/** The command-line interface of servicelb-controller; `system` is the I/O of `run` (tests inject a fake). */
+export function createProgram(system: ControllerSystem = realControllerSystem()): Program {
+  return {
+    name: NAME,
+    summary: 'ServiceLB controller: LoadBalancer Services to svclb DaemonSets and Service status',
+    defaultCommand: 'run',
+    commands: [
+      { name: 'run', summary: 'Run the controller (leader-elected)', details: RUN_DETAILS, flags: runFlags, run: controllerRunCommand({ name: NAME, version: VERSION, parse: runConfigFrom, createApp, system }) },
+      {
+        name: 'render',
+        summary: 'Print the DaemonSets and Service statuses the controller would write for snapshot files, with no cluster access',
+        args: '[FILE...]',
+        flags: renderFlags,
+        run: (ctx) => renderServiceLBCommand(ctx, NAME),
+      },
+      {
+        name: 'cleanup',
+        summary: 'Delete every svclb DaemonSet and release every Service ServiceLB served (status, finalizer), holding the ServiceLB Lease',
+        details: CLEANUP_DETAILS,
+        flags: cleanupFlags(leaseNameFlag),
+        run: cleanupCommand({ name: NAME, version: VERSION, fieldManager: FIELD_MANAGER, leaseNameFlag }),
+      },
+    ],
+  };
+}

@@ -10,22 +10,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { commonRunFlags, type FlagSpec, type FlagValues, type Issue, type LogLevel } from '@portico/service-kit';
 import type { ServiceLBConfig } from '@portico/servicelb';
-import {
-  checkLeaseName,
-  coreConfigFrom,
-  leaderConfigFrom,
-  leaderElectionFlags,
-  nodeNameFlag,
-  SERVICELB_LEASE_NAME,
-  serviceLBCoreFlags,
-  serviceLBWorkFlags,
-  workConfigFrom,
-  type ConfigResult,
-  type LeaderConfig,
-  type ServiceLBWorkConfig,
-} from '@portico/servicelb-runtime';
+import { coreConfigFrom, SERVICELB_LEASE_NAME, serviceLBCoreFlags, serviceLBWorkFlags, workConfigFrom, type ServiceLBWorkConfig } from '@portico/servicelb-runtime';
+import { checkLeaseName, leaderConfigFrom, leaderElectionFlags, nodeNameFlag, type ConfigResult, type LeaderConfig } from '@portico/service-kit/controller';
 
-export { DEFAULT_FORWARDER_IMAGE, FIELD_MANAGER, renderFlags, VERSION } from '@portico/servicelb-runtime';
+export { DEFAULT_FORWARDER_IMAGE, FIELD_MANAGER, renderFlags } from '@portico/servicelb-runtime';
+export { VERSION } from '@portico/service-kit';
 
 /** Default Lease name for leader election: the ServiceLB Lease, shared with ccm when it hosts ServiceLB. */
 export const DEFAULT_LEASE_NAME = SERVICELB_LEASE_NAME;

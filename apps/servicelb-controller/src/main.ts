@@ -1,4 +1,6 @@
 import { runProgram } from '@portico/service-kit';
-import { program } from './cli.ts';
+import { realControllerSystem } from '@portico/service-kit/controller';
+import { createProgram } from './cli.ts';
 
-process.exitCode = await runProgram(program, process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+// Wiring only (STYLE rule 9): the real system in, the exit code out.
+process.exitCode = await runProgram(createProgram(realControllerSystem()), process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });

@@ -10,8 +10,10 @@ import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runProgram } from '@portico/service-kit';
 import { shuffled, Sink, writeClientNodeGuard } from '@portico/testing';
-import { program } from './cli.ts';
+import { createProgram } from './cli.ts';
 import { renderServiceLBCommand } from '@portico/servicelb-runtime';
+
+const program = createProgram();
 
 // `render` against the core engineer's scenario fixtures (libs/servicelb/testdata/scenarios): the
 // CLI, libs/kube's snapshot loader and the core together must print exactly the core's golden

@@ -227,7 +227,35 @@ export const Netpol = Object.freeze({
   nflogLimitBurstAnnotation: 'kube-router.io/netpol-nflog-limit-burst',
   /** Node annotation with the node's pod CIDRs, comma-separated; wins over spec.podCIDRs (pkg/utils/pod_cidr.go; reads). */
   podCIDRsAnnotation: 'kube-router.io/pod-cidrs',
+  /** Prefix of every kube-router annotation; the agent's Pod cache keeps only these annotations. */
+  annotationPrefix: 'kube-router.io/',
+  /** Comment of the K3s fork's ACCEPT rule in the built-in chains (k3s-io/kube-router; writes). */
+  k3sForkAcceptComment: 'KUBE-ROUTER rule to explicitly ACCEPT traffic that comply to network policies',
 });
+
+/**
+ * kube-router's metric names (pkg/metrics/metrics.go; spec section 4.6), kept exactly so K3s
+ * dashboards keep working with netpol-agent (writes).
+ */
+export const KubeRouterMetric = Object.freeze({
+  buildInfo: 'kube_router_build_info',
+  syncTime: 'kube_router_controller_iptables_sync_time',
+  saveTimeV4: 'kube_router_controller_iptables_v4_save_time',
+  saveTimeV6: 'kube_router_controller_iptables_v6_save_time',
+  restoreTimeV4: 'kube_router_controller_iptables_v4_restore_time',
+  restoreTimeV6: 'kube_router_controller_iptables_v6_restore_time',
+  chainsSyncTime: 'kube_router_controller_policy_chains_sync_time',
+  ipsetRestoreTimeV4: 'kube_router_controller_policy_ipset_v4_restore_time',
+  ipsetRestoreTimeV6: 'kube_router_controller_policy_ipset_v6_restore_time',
+  policyChains: 'kube_router_controller_policy_chains',
+  policyIpsets: 'kube_router_controller_policy_ipsets',
+});
+
+/**
+ * Node annotations the K3s and RKE2 servers set on their nodes (k3s-io/k3s pkg/nodeconfig, `<program>.io/node-args`;
+ * read only): a node carrying one is a K3s/RKE2 cluster, whose own helm-controller handles HelmCharts.
+ */
+export const DistributionNodeArgs = Object.freeze(['k3s.io/node-args', 'rke2.io/node-args'] as const);
 
 /** Environment variables Portico reads, shared by several apps. */
 export const Env = Object.freeze({

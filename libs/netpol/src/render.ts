@@ -504,7 +504,7 @@ function fixedParts(cache: RenderCache, cfg: ResolvedConfig, family: Family): Fi
         chain,
         placement: 'after-last-kube',
         rule: {
-          comment: 'KUBE-ROUTER rule to explicitly ACCEPT traffic that comply to network policies',
+          comment: Netpol.k3sForkAcceptComment,
           mark: { value: MARK_OK, mask: MARK_OK },
           target: { kind: 'ACCEPT' },
         },

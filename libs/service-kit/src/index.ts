@@ -6,3 +6,4 @@ export * from './server.ts';
 export * from './shutdown.ts';
 export * from './common-flags.ts';
 export * from './shell-program.ts';
+export * from './version.ts';

@@ -28,3 +28,15 @@ export function metricName(name: string): string {
   if (!name.startsWith(METRIC_PREFIX)) throw new Error(`bug: metric ${name} lacks the ${METRIC_PREFIX} prefix`);
   return name;
 }
+
+/** Counts each API write of `call` with `count(verb, resource, ok)`; `okOnError` says which failures still count as ok (e.g. 404 on delete). */
+export async function countedWrite<T>(count: (verb: string, resource: string, ok: boolean) => void, verb: string, resource: string, call: () => Promise<T>, okOnError: (err: unknown) => boolean = () => false): Promise<T> {
+  try {
+    const out = await call();
+    count(verb, resource, true);
+    return out;
+  } catch (err) {
+    count(verb, resource, okOnError(err));
+    throw err;
+  }
+}

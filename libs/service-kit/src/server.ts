@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { splitListenAddr } from './flags.ts';
 
 /** Readiness as the app sees it; `reason` is returned to the prober when not ready. */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -38,4 +39,15 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
     return reply.type(opts.registry.contentType).send(body);
   });
   return app;
+}
+
+/**
+ * Starts `server` on `metricsAddr` (`host:port`, `:port`, `[v6]:port`), or does nothing when it is
+ * `0` (disabled), and logs where it listens. Every app calls it from its `start()`.
+ */
+export async function listenOn(server: FastifyInstance, metricsAddr: string, log: Logger): Promise<void> {
+  const addr = splitListenAddr(metricsAddr);
+  if (!addr) return;
+  await server.listen({ host: addr.host, port: addr.port });
+  log.info({ event: 'listening', addr: metricsAddr }, 'serving /healthz, /readyz and /metrics');
 }

@@ -17,7 +17,8 @@ import { type Clock } from '@portico/runner';
 import { isValidProgram, programNames } from '@portico/labels';
 import { hasCleanupFinalizer, wantsLoadBalancer, type Service } from '@portico/servicelb';
 import { createLogger, createRegistry, ExitCode, fieldName, formatIssue, logLevelFlag, type CommandContext, type FlagSpec, type Issue, type Logger, type LogLevel } from '@portico/service-kit';
-import { checkLeaseName, leaderConfigFrom, leaderElectionFlags, serviceLBCoreFlags } from './config.ts';
+import { serviceLBCoreFlags } from './config.ts';
+import { checkLeaseName, leaderConfigFrom, leaderElectionFlags } from '@portico/service-kit/controller';
 import { createControllerMetrics } from './metrics.ts';
 import { CLEANUP_FINALIZER, Writer } from './writer.ts';
 

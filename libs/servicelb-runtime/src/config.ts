@@ -3,13 +3,10 @@
 // apps list the same flags with the same names, environment variables and defaults, so the chart
 // and the docs describe ServiceLB once.
 
-import { Env, ServiceLB } from '@portico/labels';
-import { leaderTimingProblems } from '@portico/kube';
-import { fieldName, type FlagSpec, type FlagValues, type Issue } from '@portico/service-kit';
+import { ServiceLB } from '@portico/labels';
+import { fieldName, VERSION, type FlagSpec, type FlagValues, type Issue } from '@portico/service-kit';
+import type { ConfigResult } from '@portico/service-kit/controller';
 import { FORWARDING_MODES, serviceLBConfig, validateConfig, type ForwardingMode, type ServiceLBConfig } from '@portico/servicelb';
-
-/** The Portico release this library belongs to; config.test.ts checks it equals the root package.json version. */
-export const VERSION = '0.1.0';
 
 /**
  * Default forwarder image: Portico's lb-forwarder of the same release. It accepts the klipper-lb
@@ -88,28 +85,7 @@ export const serviceLBWorkFlags: readonly FlagSpec[] = [
   { name: 'resync-period', type: 'duration', env: 'PORTICO_RESYNC_PERIOD', description: 'Re-reconcile every LoadBalancer Service this often (repairs drift); 0 disables (default 10m)' },
 ];
 
-/** Leader-election flags (`run` only); Lease names are the apps' own flags. */
-export function leaderElectionFlags(namespaceDefault: string): FlagSpec[] {
-  return [
-    { name: 'leader-elect', type: 'bool', env: 'PORTICO_LEADER_ELECT', default: true, description: 'Elect a leader through a Lease; only the leader writes' },
-    {
-      name: 'leader-elect-namespace',
-      type: 'string',
-      env: 'PORTICO_LEADER_ELECT_NAMESPACE',
-      description: `Namespace of the Lease(s) (default: $${Env.podNamespace}, else ${namespaceDefault})`,
-    },
-    // Durations carry no `default` in the spec (help would print it in ms); defaults are applied in leaderConfigFrom.
-    { name: 'leader-elect-lease-duration', type: 'duration', env: 'PORTICO_LEADER_ELECT_LEASE_DURATION', description: 'How long a standby waits before taking over an unrenewed Lease (default 15s)' },
-    { name: 'leader-elect-renew-deadline', type: 'duration', env: 'PORTICO_LEADER_ELECT_RENEW_DEADLINE', description: 'How long the leader keeps acting without a successful renew (default 10s)' },
-    { name: 'leader-elect-retry-period', type: 'duration', env: 'PORTICO_LEADER_ELECT_RETRY_PERIOD', description: 'Pause between Lease acquire/renew attempts (default 2s)' },
-    { name: 'leader-elect-identity', type: 'string', env: 'POD_NAME', description: 'Identity in the Lease (default: <hostname>_<random>)' },
-  ];
-}
 
-/** `--node-name`: the node this process runs on, the "host" of its Events. */
-export const nodeNameFlag: FlagSpec = { name: 'node-name', type: 'string', env: Env.nodeName, description: 'Node this process runs on; the "host" of the Events it emits' };
-
-export type ConfigResult<T> = { readonly ok: true; readonly config: T } | { readonly ok: false; readonly issues: readonly Issue[] };
 
 const byName = (specs: readonly FlagSpec[]): Map<string, FlagSpec> => new Map(specs.map((s) => [s.name, s]));
 
@@ -154,63 +130,4 @@ export function workConfigFrom(values: FlagValues, issues: Issue[]): ServiceLBWo
   const workers = values['workers'] as number;
   if (!(workers >= 1 && workers <= 64)) issues.push({ field: fieldName(specs.get('workers')!), value: String(workers), reason: 'must be between 1 and 64' });
   return { workers, resyncPeriodMs: (values['resync-period'] as number | undefined) ?? 600_000 };
-}
-
-/** Leader-election settings shared by every Lease of a process. */
-export interface LeaderConfig {
-  readonly leaderElect: boolean;
-  readonly leaseNamespace: string;
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-  /** Identity in the Lease(s); given, or `<hostname>_<random>`. */
-  readonly identity: string;
-}
-
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Pushes an issue when `name` (the value of flag `spec`) is not a valid Lease name. */
-export function checkLeaseName(spec: FlagSpec, name: string, issues: Issue[]): void {
-  if (!(name.length <= 253 && DNS_SUBDOMAIN.test(name))) issues.push({ field: fieldName(spec), value: name, reason: 'must be a DNS-1123 subdomain (a Lease name)' });
-}
-
-/**
- * Reads the leader-election flags. The Lease namespace defaults to $POD_NAMESPACE, else
- * `fallbackNamespace`; `defaultIdentity` is called only when no identity was given.
- */
-export function leaderConfigFrom(
-  values: FlagValues,
-  env: Readonly<Record<string, string | undefined>>,
-  fallbackNamespace: string,
-  defaultIdentity: () => string,
-  issues: Issue[],
-): LeaderConfig {
-  const specs = byName(leaderElectionFlags(''));
-  const issue = (flag: string, value: string, reason: string): void => {
-    issues.push({ field: fieldName(specs.get(flag)!), value, reason });
-  };
-  const nsFlag = values['leader-elect-namespace'] as string | undefined;
-  if (nsFlag !== undefined && !(nsFlag.length <= 63 && DNS_LABEL.test(nsFlag))) issue('leader-elect-namespace', nsFlag, 'must be a DNS-1123 label (a namespace name)');
-  const leaseDurationMs = (values['leader-elect-lease-duration'] as number | undefined) ?? 15_000;
-  const renewDeadlineMs = (values['leader-elect-renew-deadline'] as number | undefined) ?? 10_000;
-  const retryPeriodMs = (values['leader-elect-retry-period'] as number | undefined) ?? 2_000;
-  const leaderElect = values['leader-elect'] === true;
-  if (leaderElect) {
-    const timing = leaderTimingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
-    if (timing.length > 0) {
-      const value = `lease-duration=${leaseDurationMs}ms renew-deadline=${renewDeadlineMs}ms retry-period=${retryPeriodMs}ms`;
-      issues.push({ field: '--leader-elect-lease-duration / --leader-elect-renew-deadline / --leader-elect-retry-period', value, reason: timing.join('; ') });
-    }
-  }
-  const identityFlag = values['leader-elect-identity'] as string | undefined;
-  if (identityFlag !== undefined && identityFlag.trim() === '') issue('leader-elect-identity', identityFlag, 'must not be empty');
-  return {
-    leaderElect,
-    leaseNamespace: nsFlag || env[Env.podNamespace] || fallbackNamespace,
-    leaseDurationMs,
-    renewDeadlineMs,
-    retryPeriodMs,
-    identity: identityFlag || defaultIdentity(),
-  };
 }

@@ -24,4 +24,3 @@ export { LeaderLoop, type LeaderLoopOptions } from './leader-loop.ts';
 export { createServiceLBHost, type ServiceLBHost, type ServiceLBHostOptions } from './host.ts';
 export { renderCoreConfig, renderFlags, renderServiceLBCommand, renderServiceLBPart, runRenderCommand, type RenderProducer } from './render.ts';
 export { cleanupCommand, cleanupFlags, cleanupServiceLB, type CleanupOptions, type CleanupResult } from './cleanup.ts';
-export { controllerRunCommand, countedWrite, type ControllerCommandOptions, type RunnableApp } from './process.ts';

@@ -9,7 +9,7 @@
 import { LeaderElector, type KubeClient, type LeaderElectorMetrics } from '@portico/kube';
 import { type Clock } from '@portico/runner';
 import type { Logger } from '@portico/service-kit';
-import type { LeaderConfig } from './config.ts';
+import type { LeaderConfig } from '@portico/service-kit/controller';
 
 export interface LeaderLoopOptions {
   readonly client: KubeClient;

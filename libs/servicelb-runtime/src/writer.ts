@@ -32,7 +32,7 @@ import {
 import { Kube, ServiceLB } from '@portico/labels';
 import { ingressEqual, type DaemonSet, type DesiredServiceStatus, type Service } from '@portico/servicelb';
 import type { ControllerMetrics } from './metrics.ts';
-import { countedWrite } from './process.ts';
+import { countedWrite } from '@portico/service-kit';
 
 /** What an apply did. `changed`: the object was created or its spec/labels changed. */
 export interface ApplyResult {
