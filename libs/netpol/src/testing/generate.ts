@@ -1,5 +1,6 @@
 import type {
   LabelSelector,
+  Namespace,
   NetpolSnapshot,
   NetworkPolicy,
   NetworkPolicyEgressRule,
@@ -270,4 +271,120 @@ export function generateCase(seed: number): GeneratedCluster {
   const n = 1 + r.int(3);
   const policies = Array.from({ length: n }, (_, i) => generatePolicy(r, i));
   return { ...base, snapshot: { ...base.snapshot, networkPolicies: policies } };
+}
+
+/**
+ * A seeded stream of cluster events for replay tests of the incremental path: starts from the
+ * {@link generatedCluster} with a few policies and applies one event per {@link step}, as an informer
+ * cache would see it (an update replaces the object at its place in the list, an add appends, a
+ * delete removes): pods added, deleted, relabelled, moved to the other node, given another address
+ * (sometimes one another pod holds), finished or made hostNetwork; namespaces added, deleted and
+ * relabelled; policies added, replaced and deleted. {@link snapshot} is the cache's current content.
+ */
+export class ClusterEvents {
+  readonly #r: Rng;
+  readonly #pods = new Map<string, Pod>();
+  readonly #namespaces = new Map<string, Namespace>();
+  readonly #policies = new Map<string, NetworkPolicy>();
+  readonly #nodes: readonly Node[];
+  #seq = 0;
+
+  constructor(seed: number) {
+    this.#r = new Rng(seed);
+    const base = generatedCluster();
+    for (const p of base.snapshot.pods) this.#pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+    for (const n of base.snapshot.namespaces ?? []) this.#namespaces.set(n.metadata.name, n);
+    this.#nodes = base.snapshot.nodes ?? [];
+    for (let i = 0; i < 3; i++) this.#putPolicy(generatePolicy(this.#r, this.#seq++));
+  }
+
+  snapshot(): NetpolSnapshot {
+    return { pods: [...this.#pods.values()], namespaces: [...this.#namespaces.values()], networkPolicies: [...this.#policies.values()], nodes: this.#nodes };
+  }
+
+  #putPolicy(p: NetworkPolicy): void {
+    this.#policies.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+  }
+
+  #address(node: string): string[] {
+    const r = this.#r;
+    const subnet = node === 'n1' ? 1 : 2;
+    // A small pool, so addresses get reused (and now and then held by two pods at once).
+    const host = 10 + r.int(40);
+    return r.chance(0.8) ? [`10.42.${subnet}.${host}`, `fd00:42:${subnet}::${host.toString(16)}`] : [`10.42.${subnet}.${host}`];
+  }
+
+  #newPod(ns: string, name: string): Pod {
+    const r = this.#r;
+    const node = r.pick(['n1', 'n2']);
+    const ips = this.#address(node);
+    const ports = r.pick([[], [{ name: 'http', containerPort: 80 }], [{ name: 'http', containerPort: 81 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }], [{ name: 'web', containerPort: 80 }]]);
+    return {
+      metadata: { namespace: ns, name, labels: { pod: r.pick(POD_NAMES), ...(r.chance(0.3) ? { tier: 'x' } : {}) } },
+      spec: { nodeName: node, containers: [{ name: 'main', ports }] },
+      status: { phase: 'Running', podIP: ips[0]!, podIPs: ips.map((ip) => ({ ip })) },
+    };
+  }
+
+  /** Applies one random event; returns what it did (for failure messages). */
+  step(): string {
+    const r = this.#r;
+    const pods = [...this.#pods.keys()];
+    const nsNames = [...this.#namespaces.keys()];
+    const pols = [...this.#policies.keys()];
+    const kind = r.int(12);
+    if (kind <= 1 || pods.length === 0) {
+      const ns = r.chance(0.9) && nsNames.length > 0 ? r.pick(nsNames) : 'w';
+      const p = this.#newPod(ns, `q${this.#seq++}`);
+      this.#pods.set(`${ns}/${p.metadata.name}`, p);
+      return `add pod ${ns}/${p.metadata.name}`;
+    }
+    const key = r.pick(pods);
+    const cur = this.#pods.get(key)!;
+    switch (kind) {
+      case 2:
+        this.#pods.delete(key);
+        return `delete pod ${key}`;
+      case 3:
+        this.#pods.set(key, { ...cur, metadata: { ...cur.metadata, labels: { pod: r.pick(POD_NAMES), ...(r.chance(0.3) ? { tier: 'x' } : {}) } } });
+        return `relabel pod ${key}`;
+      case 4: {
+        const node = cur.spec?.nodeName === 'n1' ? 'n2' : 'n1';
+        const ips = this.#address(node);
+        this.#pods.set(key, { ...cur, spec: { ...cur.spec, nodeName: node }, status: { ...cur.status, podIP: ips[0]!, podIPs: ips.map((ip) => ({ ip })) } });
+        return `move pod ${key} to ${node}`;
+      }
+      case 5:
+        this.#pods.set(key, { ...cur, status: { ...cur.status, phase: r.pick(['Succeeded', 'Failed', 'Running']) } });
+        return `phase of pod ${key}`;
+      case 6: {
+        const n = r.chance(0.7) ? r.pick(nsNames.length ? nsNames : ['w']) : `v${this.#seq++}`;
+        this.#namespaces.set(n, { metadata: { name: n, labels: { ns: r.pick(['x', 'y', 'z', 'w']), 'kubernetes.io/metadata.name': n, ...(r.chance(0.5) ? { team: 'a' } : {}) } } });
+        return `put namespace ${n}`;
+      }
+      case 7: {
+        if (nsNames.length === 0) return 'nothing';
+        const n = r.pick(nsNames);
+        this.#namespaces.delete(n);
+        return `delete namespace ${n}`;
+      }
+      case 8:
+      case 9: {
+        const p = generatePolicy(r, r.chance(0.5) && pols.length > 0 ? Number(r.pick(pols).split('/p')[1]) : this.#seq++);
+        this.#putPolicy(p);
+        return `put policy ${p.metadata.namespace}/${p.metadata.name}`;
+      }
+      case 10: {
+        if (pols.length === 0) return 'nothing';
+        const k = r.pick(pols);
+        this.#policies.delete(k);
+        return `delete policy ${k}`;
+      }
+      default: {
+        const ips = this.#address(cur.spec?.nodeName ?? 'n1');
+        this.#pods.set(key, { ...cur, status: { ...cur.status, podIP: ips[0]!, podIPs: ips.map((ip) => ({ ip })) } });
+        return `readdress pod ${key}`;
+      }
+    }
+  }
 }
