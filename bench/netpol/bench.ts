@@ -43,6 +43,19 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** Nearest-rank percentile. */
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+/**
+ * What this process holds once garbage is collected (run with --expose-gc, as run.sh does): it then
+ * holds what an agent holds at this size (the snapshot, the renderer's caches, the kernel model),
+ * and the benchmark's own extra syncers are gone. V8 keeps some freed pages, so RSS is an upper bound
+ * and the heap in use the lower one.
+ */
+function settledMemory(): { rssMiB: number; heapMiB: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc (bench/netpol/run.sh does)');
+  for (let i = 0; i < 3; i++) gc();
+  return { rssMiB: vm('VmRSS'), heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
+}
+
 /** A VmRSS/VmHWM figure of this process, MiB. */
 const vm = (key: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -75,7 +88,9 @@ interface Row {
   verify: SyncResult[];
   podChange: SyncResult[];
   policyChange: SyncResult[];
+  /** After garbage collection, holding one agent's state (see settledMemory). */
   rssMiB: number;
+  heapMiB: number;
   peakRssMiB: number;
   load: { start: string; end: string };
 }
@@ -94,11 +109,15 @@ async function point(kernel: Kernel, pods: number, policies: number): Promise<Ro
   const snap = cluster(pods, policies, local);
   const config: NetpolConfig = { nodeName: 'n1', families: FAMILIES, defaultDeny: true };
   const log = createLogger({ app: 'bench', level: 'silent' });
-  const check = (r: SyncResult, what: string): SyncResult => {
-    restoresOf.set(r, restoreMs);
-    restoreMs = { ipset: 0, iptables: 0 };
+  // Results are kept without their plans (a full sync's plan holds every set line): what stays in
+  // memory after a point is then what an agent holds (settledMemory).
+  const check = (r: SyncResult, what: string, keepPlans = false): SyncResult => {
     if (r.outcome === 'failed') throw new Error(`${what}: ${r.error?.message ?? r.families.map((f) => `${f.family} ${f.phase}: ${f.error?.message}`).join('; ')}`);
-    return r;
+    const kept = keepPlans ? r : { ...r, plans: [], families: [] };
+    restoresOf.set(kept, restoreMs);
+    cpuOf.set(kept, cpuOf.get(r) ?? 0);
+    restoreMs = { ipset: 0, iptables: 0 };
+    return kept;
   };
 
   const loadStart = load();
@@ -111,13 +130,14 @@ async function point(kernel: Kernel, pods: number, policies: number): Promise<Ro
       syncer = new Syncer({ kernel, log });
       restoreMs = { ipset: 0, iptables: 0 };
     }
-    full.push(check(await timed(() => syncer.sync(snap, config, { reread: true })), 'full sync'));
+    full.push(check(await timed(() => syncer.sync(snap, config, { reread: true })), 'full sync', i === 0));
   }
   const desired = full[0]!.plans;
   const chains = desired.reduce((n, p) => n + p.after.table.chains.size, 0);
   const rules = desired.reduce((n, p) => n + [...p.after.table.chains.values()].reduce((m, c) => m + c.rules.length, 0), 0);
   const sets = desired.reduce((n, p) => n + p.after.sets.size, 0);
   const entries = desired.reduce((n, p) => n + [...p.after.sets.values()].reduce((m, s) => m + s.entries.size, 0), 0);
+  full[0] = check(full[0]!, 'full sync');
   // The periodic resync (cheap check) and the full verification, on an unchanged cluster.
   const resync: SyncResult[] = [];
   const verify: SyncResult[] = [];
@@ -146,7 +166,7 @@ async function point(kernel: Kernel, pods: number, policies: number): Promise<Ro
   }
   const final = check(await syncer.sync(cur, config, { reread: true }), 'final check');
   if (final.writes !== 0) throw new Error('after incremental syncs the kernel differs from the model');
-  return { pods, policies, chains, rules, sets, entries, full, resync, verify, podChange, policyChange, rssMiB: vm('VmRSS'), peakRssMiB: vm('VmHWM'), load: { start: loadStart, end: load() } };
+  return { pods, policies, chains, rules, sets, entries, full, resync, verify, podChange, policyChange, ...settledMemory(), peakRssMiB: vm('VmHWM'), load: { start: loadStart, end: load() } };
 }
 
 /** Median total (p99 in brackets), render, and the agent's own share (plan + apply), then writes / bytes. */
@@ -229,6 +249,7 @@ if (JSON_OUT) {
       sets: r.sets,
       entries: r.entries,
       rssMiB: r.rssMiB,
+      heapMiB: r.heapMiB,
       peakRssMiB: r.peakRssMiB,
       loadAverage: r.load,
       summary: { fullSync: stat(r.full), unchangedResync: stat(r.resync), fullVerification: stat(r.verify), podChange: stat(r.podChange), policyChange: stat(r.policyChange) },
@@ -253,7 +274,7 @@ if (JSON_OUT) {
     '"unchanged resync" = the periodic resync (rules and set sizes read back); "full verification" = every set member read back too (--verify-period).',
     `One process start (\`true\`, after the last point, median of 9): ${ms(median(spawnMs))} ms spawned by this process, ${ms(median(shellMs))} ms through the ShellRunner; ${viaShell} restores ran through the shell.`,
     '',
-    '| pods | policies | chains / rules | sets / entries | full sync total (render, read, plan+apply) | full sync writes / bytes | unchanged resync total, writes | pod change total | render | plan + apply (iptables, ipset) | writes / bytes | policy change total | render | plan + apply (iptables, ipset) | writes / bytes | full verification total, writes | RSS (peak) MiB | load average (start, end) |',
+    '| pods | policies | chains / rules | sets / entries | full sync total (render, read, plan+apply) | full sync writes / bytes | unchanged resync total, writes | pod change total | render | plan + apply (iptables, ipset) | writes / bytes | policy change total | render | plan + apply (iptables, ipset) | writes / bytes | full verification total, writes | RSS, heap in use after GC (peak RSS), MiB | load average (start, end) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) =>
       [
@@ -268,7 +289,7 @@ if (JSON_OUT) {
         change(r.podChange),
         change(r.policyChange),
         `${ms(stat(r.verify).median)} [${ms(stat(r.verify).p99)}] cpu ${ms(stat(r.verify).cpu)}, ${Math.max(...r.verify.map((x) => x.writes))}`,
-        `${r.rssMiB.toFixed(0)} (${r.peakRssMiB.toFixed(0)})`,
+        `${r.rssMiB.toFixed(0)}, ${r.heapMiB.toFixed(0)} (${r.peakRssMiB.toFixed(0)})`,
         `${r.load.start} → ${r.load.end}`,
         '',
       ]

@@ -15,4 +15,4 @@ ns=np-bench-$$
 ip netns add "$ns"
 trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" node --import tsx bench/netpol/bench.ts "$@"
+ip netns exec "$ns" node --expose-gc --import tsx bench/netpol/bench.ts "$@"
