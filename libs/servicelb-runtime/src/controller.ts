@@ -32,7 +32,6 @@ import {
   buildIndex,
   deletedDaemonSetEvent,
   isPodReady,
-  hasCleanupFinalizer,
   needsCleanup,
   needsDaemonSetUpdate,
   needsEndpointSlices,
@@ -485,15 +484,18 @@ export class ServiceLBController {
     const lbNamespace = this.#o.core.namespace;
     const w = this.writer;
 
-    // 1 + 2: finalizers. `current` follows our own writes, so the next precondition is fresh.
+    // 1 + 2: finalizers, as the core planned them. `current` follows our own writes, so the next
+    // precondition is fresh.
     let current = svc;
-    if (current && (current.metadata?.finalizers ?? []).includes(this.#names.legacyFinalizer)) {
-      current = this.#noteWrite(key, current, await w.removeFinalizer(current, this.#names.legacyFinalizer));
-      log.info({ event: 'legacyFinalizerRemoved', finalizer: this.#names.legacyFinalizer }, 'removed the legacy ServiceLB finalizer');
+    for (const finalizer of outcome.finalizers.removeFirst) {
+      if (!current) break;
+      current = this.#noteWrite(key, current, await w.removeFinalizer(current, finalizer));
+      log.info({ event: 'legacyFinalizerRemoved', finalizer }, 'removed the legacy ServiceLB finalizer');
     }
-    if (current && wantsLoadBalancer(current) && !current.metadata?.deletionTimestamp && !hasCleanupFinalizer(current)) {
-      current = this.#noteWrite(key, current, await w.addFinalizer(current, CLEANUP_FINALIZER));
-      log.info({ event: 'finalizerAdded', finalizer: CLEANUP_FINALIZER }, 'added the load-balancer cleanup finalizer');
+    for (const finalizer of outcome.finalizers.add) {
+      if (!current) break;
+      current = this.#noteWrite(key, current, await w.addFinalizer(current, finalizer));
+      log.info({ event: 'finalizerAdded', finalizer }, 'added the load-balancer cleanup finalizer');
     }
 
     // 3 + 4: DaemonSets.
@@ -534,10 +536,11 @@ export class ServiceLBController {
       if (patched) log.info({ event: 'statusPatched', state: outcome.state, ingress: (outcome.status.status.loadBalancer.ingress ?? []).map((i) => i.ip) }, 'patched the Service status');
     }
 
-    // 6: cleanup finalizer, once nothing of ours is left.
-    if (current && outcome.state === 'cleanup' && hasCleanupFinalizer(current) && !current.spec?.loadBalancerClass) {
-      current = this.#noteWrite(key, current, await w.removeFinalizer(current, CLEANUP_FINALIZER));
-      log.info({ event: 'finalizerRemoved', finalizer: CLEANUP_FINALIZER }, 'removed the load-balancer cleanup finalizer');
+    // 6: cleanup finalizer, once nothing of ours is left (the core's plan).
+    for (const finalizer of outcome.finalizers.removeLast) {
+      if (!current) break;
+      current = this.#noteWrite(key, current, await w.removeFinalizer(current, finalizer));
+      log.info({ event: 'finalizerRemoved', finalizer }, 'removed the load-balancer cleanup finalizer');
     }
 
     // 7: events.

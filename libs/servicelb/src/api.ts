@@ -153,6 +153,19 @@ export interface Problem {
   readonly reason: string;
 }
 
+/**
+ * The finalizer writes the shell makes for one Service, in this order around its other writes
+ * (STYLE rule 1: the core decides, the shell executes).
+ */
+export interface FinalizerPlan {
+  /** First: finalizers to remove (K3s's legacy `svccontroller.<program>.cattle.io/daemonset`). */
+  readonly removeFirst: readonly string[];
+  /** Then, before any DaemonSet or status write: finalizers to add (the load-balancer cleanup finalizer). */
+  readonly add: readonly string[];
+  /** Last, after the DaemonSets are gone and the status is cleared: finalizers to remove (the cleanup finalizer). */
+  readonly removeLast: readonly string[];
+}
+
 /** The core's verdict for one Service. */
 export interface ServiceOutcome {
   /** `namespace/name`. */
@@ -173,6 +186,8 @@ export interface ServiceOutcome {
    * Service, or a pre-2024 uncapped K3s name), sorted. The shell deletes them; they are also orphans.
    */
   readonly staleDaemonSets: readonly string[];
+  /** Finalizers to remove and add; all empty when the Service no longer exists. */
+  readonly finalizers: FinalizerPlan;
 }
 
 /** The core's verdict for a whole snapshot. */

@@ -30,6 +30,7 @@ export type {
   ServiceLBConfig,
   ServiceLBSnapshot,
   ServiceOutcome,
+  FinalizerPlan,
   ServiceState,
   StatusPlan,
 } from './api.ts';

@@ -496,3 +496,26 @@ describe('determinism', () => {
     assert.equal(daemonSetName('web', UID), appliedDs(one({ services: [svc('web')] })).metadata!.name);
   });
 });
+
+describe('finalizer plan: the core decides, the shell executes in order', () => {
+  const LEGACY = names.legacyFinalizer;
+  const none = { removeFirst: [], add: [], removeLast: [] };
+  const cases: { name: string; service: Service; want: ServiceOutcome['finalizers'] }[] = [
+    { name: 'a new LoadBalancer Service gets the cleanup finalizer first', service: svc('web'), want: { removeFirst: [], add: [FIN], removeLast: [] } },
+    { name: 'a served Service that has it: nothing to write', service: svc('web', { finalizers: [FIN] }), want: none },
+    { name: "K3s's legacy finalizer is removed before anything else", service: svc('web', { finalizers: [LEGACY, FIN] }), want: { removeFirst: [LEGACY], add: [], removeLast: [] } },
+    { name: 'a Service being deleted: the cleanup finalizer goes last', service: svc('web', { finalizers: [FIN], deletionTimestamp: NOW }), want: { removeFirst: [], add: [], removeLast: [FIN] } },
+    { name: 'type changed to ClusterIP: the cleanup finalizer goes last', service: svc('web', { type: 'ClusterIP', finalizers: [FIN] }), want: { removeFirst: [], add: [], removeLast: [FIN] } },
+    { name: 'spec.loadBalancerClass: ServiceLB never writes to it, not even its finalizer', service: svc('web', { loadBalancerClass: 'other.io/lb', finalizers: [FIN] }), want: none },
+    { name: 'a ClusterIP Service never seen by ServiceLB: nothing', service: svc('web', { type: 'ClusterIP' }), want: none },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(one({ services: [c.service], nodes: [node('n1', { internal: ['10.0.0.1'] })] }).finalizers, c.want);
+    });
+  }
+  it('a Service that no longer exists: no finalizer writes', () => {
+    const index = buildIndex(snap({}), config);
+    assert.deepEqual(reconcileKey(index, 'default/gone', NOW).finalizers, none);
+  });
+});

@@ -1,6 +1,7 @@
 import { programNames, ServiceLB, Kube, type ProgramNames } from '@portico/labels';
 import type {
   DaemonSetPlan,
+  FinalizerPlan,
   DesiredServiceStatus,
   Problem,
   Reconciliation,
@@ -17,7 +18,7 @@ import { appliedDaemonSetEvent, deletedDaemonSetEvent, ingressChangedEvent, inva
 import { computeIngress, localReadyNodes } from './ingress.ts';
 import { daemonSetName } from './names.ts';
 import { isAllowListMode, isExcludedFromLoadBalancers, matchesNodeSelector } from './nodes.ts';
-import { hasCleanupFinalizer } from './predicates.ts';
+import { hasCleanupFinalizer, wantsLoadBalancer } from './predicates.ts';
 import { ConditionReason, findReadyCondition, ingressEqual, readyCondition, statusEqual, type ConditionReasonValue } from './status.ts';
 import { DAEMONSET_AUTO_TOLERATIONS, formatTaint, untoleratedTaint } from './tolerations.ts';
 import type { DaemonSet, EndpointSlice, Node, Pod, Service, Toleration } from './types.ts';
@@ -323,7 +324,25 @@ function outcome(
   problems: readonly Problem[],
   staleDaemonSets: readonly string[],
 ): ServiceOutcome {
-  return { key: `${svc.namespace}/${svc.name}`, namespace: svc.namespace, name: svc.name, state, detail, daemonSet, status, events, problems, staleDaemonSets };
+  return { key: `${svc.namespace}/${svc.name}`, namespace: svc.namespace, name: svc.name, state, detail, daemonSet, status, events, problems, staleDaemonSets, finalizers: NO_FINALIZERS };
+}
+
+const NO_FINALIZERS: FinalizerPlan = Object.freeze({ removeFirst: [], add: [], removeLast: [] });
+
+/**
+ * The finalizer writes for `svc` given its outcome:
+ * 1. K3s's legacy finalizer is removed wherever found (K3s no longer uses it);
+ * 2. a Service that wants a load balancer and is not being deleted gets the cleanup finalizer
+ *    (`service.kubernetes.io/load-balancer-cleanup`) before anything is created for it;
+ * 3. once the outcome is `cleanup` (nothing of ours left after this reconcile's writes), the cleanup
+ *    finalizer is removed, so a Service is never left stuck; never on a Service with
+ *    spec.loadBalancerClass, which ServiceLB does not write to.
+ */
+function finalizerPlan(svc: Service, o: ServiceOutcome, legacyFinalizer: string): FinalizerPlan {
+  const removeFirst = (svc.metadata?.finalizers ?? []).includes(legacyFinalizer) ? [legacyFinalizer] : [];
+  const add = wantsLoadBalancer(svc) && !svc.metadata?.deletionTimestamp && !hasCleanupFinalizer(svc) ? [Kube.loadBalancerCleanupFinalizer] : [];
+  const removeLast = o.state === 'cleanup' && (hasCleanupFinalizer(svc) || add.length > 0) && !svc.spec?.loadBalancerClass ? [Kube.loadBalancerCleanupFinalizer] : [];
+  return removeFirst.length === 0 && add.length === 0 && removeLast.length === 0 ? NO_FINALIZERS : { removeFirst, add, removeLast };
 }
 
 /**
@@ -340,6 +359,11 @@ function outcome(
  * 5. otherwise the DaemonSet is applied and the ingress computed: `ok`, `pending` or `noEligibleNodes`.
  */
 export function reconcileService(index: ServiceLBIndex, svc: Service, now: string): ServiceOutcome {
+  const o = decideService(index, svc, now);
+  return { ...o, finalizers: finalizerPlan(svc, o, index.names.legacyFinalizer) };
+}
+
+function decideService(index: ServiceLBIndex, svc: Service, now: string): ServiceOutcome {
   const { config, names } = index;
   const key = keyOfService(svc);
   const slash = key.indexOf('/');

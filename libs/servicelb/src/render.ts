@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { Reconciliation, ServiceLBConfig } from './api.ts';
+import type { Reconciliation, ServiceLBConfig, ServiceOutcome } from './api.ts';
 import { canonical } from './canonical.ts';
 import { reconcile, snapshotFromObjects } from './reconcile.ts';
 import { objectProblemText } from './validate.ts';
@@ -89,9 +89,14 @@ export function renderServiceLB(objects: readonly unknown[], config: ServiceLBCo
   return { documents: yamlDocuments(renderedObjects(result)), problems: [] };
 }
 
+/** The finalizer writes of an outcome, in order: `remove X`, `add X`, `remove X (last)`. */
+function finalizerWrites(o: ServiceOutcome): string[] {
+  return [...o.finalizers.removeFirst.map((f) => `remove ${f}`), ...o.finalizers.add.map((f) => `add ${f}`), ...o.finalizers.removeLast.map((f) => `remove ${f} (last)`)];
+}
+
 /**
  * A YAML summary of everything else the core decided (per Service: state, detail, DaemonSet action,
- * status action, events, problems; plus orphans) — what the shell would do besides applying objects.
+ * status action, events, problems, finalizer writes; plus orphans) — what the shell would do besides applying objects.
  * Used by the golden tests and handy for `render` debugging.
  */
 export function renderOutcomes(result: Reconciliation): string {
@@ -106,6 +111,7 @@ export function renderOutcomes(result: Reconciliation): string {
       events: o.events.map((e) => `${e.when} ${e.type} ${e.reason}: ${e.message}`),
       ...(o.problems.length > 0 ? { problems: o.problems.map((p) => `${p.field}=${JSON.stringify(p.value)}: ${p.reason}`) } : {}),
       ...(o.staleDaemonSets.length > 0 ? { staleDaemonSets: o.staleDaemonSets } : {}),
+      ...(finalizerWrites(o).length > 0 ? { finalizers: finalizerWrites(o) } : {}),
     })),
   });
 }
