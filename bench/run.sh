@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs Portico's benchmarks (as root) and prints each one's markdown table; the tables are also
 # written to .cache/bench/<name>.md. docs/benchmarks.md records the figures and how they were taken.
-# Series against the upstream peers (netpol-peers) also leave a record in .cache/bench/<name>.json,
+# Series against the upstream peers (netpol-peers, lb-peers, servicelb-peers) also leave a record in .cache/bench/<name>.json,
 # from which bench/report.ts writes their section of docs/benchmarks.md and SVG plots in
 # docs/benchmarks/ (run `bench/run.sh report` to redo that alone from the records).
 #
-# Usage: bench/run.sh [NAME...]   names: forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress netpol netpol-peers lb-peers report
+# Usage: bench/run.sh [NAME...]   names: forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress
+#                                 servicelb-peers netpol netpol-peers lb-peers report
 #   servicelb-ingress and netpol-peers start the T2 control plane (e2e/t2/up) and leave it running
 #   (export T2_PORT_OFFSET when other checkouts on the machine run T2 too).
 #   netpol-peers builds kube-router v2.1.0 (tools/k8s/build-tools kube-router; a benchmark peer only,
@@ -13,12 +14,14 @@
 #   NETPOL_PEERS_ARGS="--points 100x10,1000x100 --repeat 4".
 #   lb-peers fetches klipper-lb's entry script (KLIPPER_LB_REPO, default its GitHub repository) into
 #   .cache/bench/peers/ and runs it unmodified (bench/peers/lb.ts); LB_PEERS_ARGS adds flags.
+#   servicelb-peers: the ServiceLB core at several sizes, and whether K3s's controller can be built
+#   (bench/peers/servicelb.ts); SERVICELB_PEERS_ARGS adds flags.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
 out=.cache/bench
 mkdir -p "$out"
-all=(forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress netpol netpol-peers lb-peers)
+all=(forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress servicelb-peers netpol netpol-peers lb-peers)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 
@@ -50,6 +53,7 @@ run_one() {
         echo "github.com/k3s-io/klipper-lb entry at $(git -C "$src" rev-parse --short HEAD) ($(git -C "$src" log -1 --format=%cs))" >"$entry.source"
       fi
       node --import tsx bench/peers/lb.ts --klipper-entry "$entry" ${LB_PEERS_ARGS:-} ;;
+    servicelb-peers) node --import tsx bench/peers/servicelb.ts ${SERVICELB_PEERS_ARGS:-} ;;
     report) node --import tsx bench/report.ts ;;
     *) echo "bench/run.sh: unknown benchmark '$1' (known: ${all[*]})" >&2; return 2 ;;
   esac

@@ -1,6 +1,6 @@
 // Benchmark: the pure ServiceLB core over a large synthetic cluster.
 //
-//   node --expose-gc --import tsx bench/servicelb/reconcile.ts [--services N] [--nodes N] [--runs N]
+//   node --expose-gc --import tsx bench/servicelb/reconcile.ts [--services N] [--nodes N] [--runs N] [--json FILE]
 //
 // Cluster: 1,000 nodes in allow-list mode, split into 100 lbpools of 10 nodes; 10,000 LoadBalancer
 // Services, each in one pool on a port unique within its pool, so every Service has a Ready svclb
@@ -16,6 +16,7 @@
 // lower bound of the peak heap); heap retained by one result; peak RSS.
 // Target (brief): full reconcile < 2 s. Prints a markdown table.
 
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { programNames } from '@portico/labels';
@@ -206,5 +207,15 @@ const lines = [
   `target: full reconcile < 2000 ms — wall-time median ${ms(median(full))} ms (${median(full) < 2000 ? 'met' : 'NOT met'}), CPU-time median ${ms(median(fullCpu))} ms (${median(fullCpu) < 2000 ? 'met' : 'NOT met'}); load average at the end ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
+// --json FILE: the samples, for bench/peers/servicelb.ts (cost growth over sizes).
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt > 0) {
+  const file = process.argv[jsonAt + 1];
+  if (!file || file.startsWith('--')) {
+    process.stderr.write('--json: missing file name\n');
+    process.exit(2);
+  }
+  writeFileSync(file, JSON.stringify({ services: SERVICES, nodes: NODES, pods: snapshot.pods.length, runs: RUNS, fullMs: full, fullCpuMs: fullCpu, indexMs: indexTimes, perKeyUs: perKey.map((x) => x * 1000), peakRssBytes: peakRss, retainedBytes: retained }));
+}
 // Fail on the CPU-time figure: wall time on a shared machine measures the neighbours as much as us.
 if (median(fullCpu) >= 2000) process.exitCode = 1;
