@@ -2,9 +2,11 @@
 //
 //   (root) KUBECONFIG=.cache/t2/kubeconfig node --import tsx bench/peers/netpol.ts \
 //     --kube-router <binary> [--points 100x10,1000x100,5000x500] [--repeat 4] [--resync 30]
-//     [--agents kube-router,netpol-agent] [--out .cache/bench/netpol-peers.json]
+//     [--agents kube-router,netpol-agent] [--out .cache/bench/netpol-peers.json] [--keep-state]
 //   bench/run.sh netpol-peers does all of it (builds both, starts T2).
 //
+// --keep-state leaves the last point's objects on T2; a later run whose point matches them (same
+// pod and policy counts, all Running) reuses them instead of creating them again.
 // Per point (pods × policies) the cluster state of bench/netpol/cluster.ts is created on T2: the
 // namespaces, the pods (bound to 50 kwok nodes "peer-1".."peer-50", at most 100 on "peer-1", the node
 // both agents run as; kwok gives them Running and a pod IP) and the policies. Then each agent in turn,
@@ -181,6 +183,10 @@ async function clearState(kube: KubeClient): Promise<void> {
 
 async function createState(kube: KubeClient, pods: number, policies: number): Promise<State> {
   const snap = cluster(pods, policies, Math.min(100, pods));
+  const have = await kube.listAll<KubeObject & { status?: { phase?: string; podIP?: string } }>(Resources.Pod, { labelSelector: `${LABEL}=peers` });
+  const havePolicies = (await kube.listAll(Resources.NetworkPolicy, { labelSelector: `${LABEL}=peers` })).items.length;
+  const reuse = have.items.length === pods && havePolicies === policies && have.items.every((p) => p.status?.phase === 'Running' && p.status.podIP);
+  if (!reuse) await clearState(kube);
   const nodeOf = (n: string): string => (n === 'n1' ? LOCAL : `peer-${2 + ((Number(n.slice(1)) - 2) % (NODES - 1))}`);
   const podObjs = snap.pods.map((p) =>
     strip(p, {
@@ -191,9 +197,10 @@ async function createState(kube: KubeClient, pods: number, policies: number): Pr
     }),
   );
   const t0 = Date.now();
-  await pool(snap.namespaces, 8, (o) => kube.create(Resources.Namespace, strip(o)));
-  await pool(podObjs, 16, (o) => kube.create(Resources.Pod, o, { namespace: o.metadata!.namespace }));
-  await pool(snap.networkPolicies, 8, (o) => kube.create(Resources.NetworkPolicy, strip(o), { namespace: o.metadata!.namespace }));
+  if (reuse) log(`reusing the ${pods} pods and ${policies} policies already on T2 (a previous run's, same generator)`);
+  else await pool(snap.namespaces, 8, (o) => kube.create(Resources.Namespace, strip(o)));
+  if (!reuse) await pool(podObjs, 16, (o) => kube.create(Resources.Pod, o, { namespace: o.metadata!.namespace }));
+  if (!reuse) await pool(snap.networkPolicies, 8, (o) => kube.create(Resources.NetworkPolicy, strip(o), { namespace: o.metadata!.namespace }));
   for (let i = 0; ; i++) {
     const items = (await kube.listAll<KubeObject & { status?: { phase?: string; podIP?: string } }>(Resources.Pod, { labelSelector: `${LABEL}=peers` })).items;
     const running = items.filter((p) => p.status?.phase === 'Running' && p.status.podIP).length;
@@ -331,6 +338,25 @@ class Agent {
     }
   }
 
+  /**
+   * Syncs the agent has reported finished so far: kube-router's `sync iptables took` lines (-v=1),
+   * netpol-agent's `sync` events at info (a sync that changed the kernel, or failed).
+   */
+  syncsReported(): number {
+    const out = readFileSync(this.outPath, 'utf8');
+    return (out.match(this.name === 'kube-router' ? /sync iptables took/g : /"event":"sync"/g) ?? []).length;
+  }
+
+  /** Waits until the agent reports more than `n` finished syncs. */
+  async syncReported(n: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.syncsReported() <= n) {
+      if (!this.alive()) throw new Error(`${this.name} exited (see ${this.outPath})`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: no finished sync reported after ${timeoutMs / 1000} s (see ${this.outPath})`);
+      await sleep(50);
+    }
+  }
+
   ownFirstSyncMs(): number {
     const out = readFileSync(this.outPath, 'utf8');
     if (this.name === 'kube-router') {
@@ -352,6 +378,9 @@ async function runAgent(kube: KubeClient, a: Agent, state: State, pods: number, 
   const load = loadAverage();
   await a.start();
   const timeout = 20 * 60_000;
+  // The first sync is over when the agent says so (a write alone is not enough: kube-router writes
+  // its top-level chains before its informers have listed the cluster), and then nothing follows.
+  await a.syncReported(0, timeout);
   let l = await a.settle(a.startUs, 'write', timeout);
   const full = window(l, a.startUs);
   const fullEnd = nowUs();
@@ -375,8 +404,10 @@ async function runAgent(kube: KubeClient, a: Agent, state: State, pods: number, 
     const r = { ms: [] as number[], writes: [] as number[], bytes: [] as number[] };
     for (let k = 0; k < REPEAT; k++) {
       await sleep(1200);
+      const syncs = a.syncsReported();
       const t0 = nowUs();
       await f(k);
+      await a.syncReported(syncs, timeout);
       const after = await a.settle(t0, 'write', timeout);
       const w = window(after, t0);
       r.ms.push((w.lastWriteEndUs - t0) / 1000);
@@ -432,17 +463,17 @@ const krVersion = AGENTS.includes('kube-router') ? (versionOutput(KUBE_ROUTER).m
 try {
   await ensureNodes(kube);
   for (const { pods, policies } of POINTS) {
-    await clearState(kube);
     const state = await createState(kube, pods, policies);
     for (const name of AGENTS) {
       log(`${pods} pods × ${policies} policies: ${name}`);
       runs.push(await runAgent(kube, new Agent(name, bin, sock, apiPort), state, pods, policies));
     }
   }
-  await clearState(kube);
+  if (!process.argv.includes('--keep-state')) await clearState(kube);
 } finally {
   relay.close();
 }
+runs.sort((a, b) => a.pods - b.pods || a.policies - b.policies || a.agent.localeCompare(b.agent));
 
 // ----------------------------------------------------------------------------------------- report
 const label = (a: string): string => (a === 'kube-router' ? `kube-router ${krVersion}` : 'netpol-agent');
