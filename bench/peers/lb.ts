@@ -1,15 +1,16 @@
 // lb-forwarder vs klipper-lb's entry script, in the same kind of network namespaces.
 //
-//   (root) node --import tsx bench/peers/lb.ts --klipper-entry FILE [--repeat 3] [--seconds 5]
+//   (root) node --import tsx bench/peers/lb.ts --klipper-entry FILE [--repeat 5] [--seconds 3]
 //          [--out .cache/bench/lb-peers.json]
 //   bench/run.sh lb-peers does all of it (builds lb-forwarder, fetches klipper-lb's entry into .cache).
 //
 // Topology per candidate (fresh each time): client ns (10.77.1.2) — lb ns (10.77.1.1 | 10.77.2.1,
 // forwarding on) — backend ns (10.77.2.2), veth pairs, routes via the lb ns. The candidate runs in the
 // lb ns with SRC_PORT=DEST_PORT=5201, DEST_PROTO=TCP, DEST_IPS=10.77.2.2, SRC_RANGES=0.0.0.0/0.
-//   - direct path: before the candidate starts (no rules), client → 10.77.2.2:5201 through the lb
-//     ns (forwarded, no NAT);
+//   - direct path: client → 10.77.2.2 on a port no rule matches (5301 for iperf3, 5202 for the echo
+//     server), forwarded through the lb ns with the candidate's rules (and conntrack) in place;
 //   - through the candidate: client → 10.77.1.1:5201, DNAT to the backend, MASQUERADE;
+//     direct and through alternate run by run;
 //   - throughput: iperf3 -t <seconds>, received bits/s; latency: bench/peers/tcp-rr.mjs, 1-byte
 //     request/answer round trips on one connection (median, p99); each --repeat times, the ratio
 //     is through / direct (throughput) and direct / through (latency), goal ≥ 0.95 for both;
@@ -43,10 +44,10 @@ function usage(msg: string): never {
 }
 const ENTRY = resolve(flag('klipper-entry', ''));
 if (!existsSync(ENTRY)) usage(`--klipper-entry: ${JSON.stringify(flag('klipper-entry', ''))} not found (klipper-lb's entry script; bench/run.sh lb-peers fetches it)`);
-const REPEAT = Number(flag('repeat', '3'));
-if (!Number.isInteger(REPEAT) || REPEAT < 1) usage(`--repeat: invalid value ${JSON.stringify(flag('repeat', '3'))}: want a positive integer`);
-const SECONDS = Number(flag('seconds', '5'));
-if (!Number.isInteger(SECONDS) || SECONDS < 1) usage(`--seconds: invalid value ${JSON.stringify(flag('seconds', '5'))}: want a positive integer`);
+const REPEAT = Number(flag('repeat', '5'));
+if (!Number.isInteger(REPEAT) || REPEAT < 1) usage(`--repeat: invalid value ${JSON.stringify(flag('repeat', '5'))}: want a positive integer`);
+const SECONDS = Number(flag('seconds', '3'));
+if (!Number.isInteger(SECONDS) || SECONDS < 1) usage(`--seconds: invalid value ${JSON.stringify(flag('seconds', '3'))}: want a positive integer`);
 const OUT = flag('out', '.cache/bench/lb-peers.json');
 if (!existsSync(`${ENTRY}.source`)) usage(`${ENTRY}.source not found: one line naming where the script came from (repository and commit); bench/run.sh lb-peers writes it`);
 const ENTRY_SOURCE = readFileSync(`${ENTRY}.source`, 'utf8').trim();
@@ -94,33 +95,24 @@ function teardown(t: Topo): void {
 }
 
 // ------------------------------------------------------------------------------------ traffic
-function iperf(t: Topo, target: string): number {
-  const out = inNs(t.c, 'iperf3', '-c', target, '-p', '5201', '-t', String(SECONDS), '-J');
+function iperf(t: Topo, target: string, port: number): number {
+  const out = inNs(t.c, 'iperf3', '-c', target, '-p', String(port), '-t', String(SECONDS), '-J');
   return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
 }
 function rr(t: Topo, target: string, port: number): number[] {
   return JSON.parse(inNs(t.c, process.execPath, 'bench/peers/tcp-rr.mjs', 'client', target, String(port), '2000')) as number[];
 }
+/** Backend servers: iperf3 on 5201 (behind the candidate) and 5301 (direct), the echo server on 5202. */
 async function servers(t: Topo): Promise<ChildProcess[]> {
-  const ip = spawn('ip', ['netns', 'exec', t.b, 'iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
+  const ips = ['5201', '5301'].map((p) => spawn('ip', ['netns', 'exec', t.b, 'iperf3', '-s', '-p', p], { stdio: 'ignore' }));
   const echo = spawn('ip', ['netns', 'exec', t.b, process.execPath, 'bench/peers/tcp-rr.mjs', 'server', '5202'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((ok) => echo.stdout!.once('data', ok));
   await sleep(300);
-  return [ip, echo];
+  return [...ips, echo];
 }
 interface Traffic {
   readonly bps: number[];
   readonly rttUs: number[];
-}
-/** Throughput and latency to `target`; the echo server is on 5202, reached through SRC_PORT 5201 when DNATed. */
-function traffic(t: Topo, target: string, echoPort: number): Traffic {
-  const bps: number[] = [];
-  const rttUs: number[] = [];
-  for (let i = 0; i < REPEAT; i++) {
-    bps.push(iperf(t, target));
-    rttUs.push(...rr(t, target, echoPort));
-  }
-  return { bps, rttUs };
 }
 
 // ---------------------------------------------------------------------------------- candidates
@@ -209,9 +201,8 @@ async function measure(c: Candidate, i: number): Promise<Result> {
   const srv = await servers(t);
   try {
     const load = loadAverage();
-    log(`${c.name}: direct path`);
-    const direct = traffic(t, '10.77.2.2', 5202);
-    // Through the candidate: iperf3 on SRC_PORT 5201 → backend 5201; the echo server needs its own run (DEST_PORT 5202).
+    // Throughput: the candidate forwards SRC_PORT 5201 to the backend's 5201; the direct path goes to
+    // the backend's 5301 (matches no rule), alternating run by run so both see the same neighbours.
     const s = await start(c, t, 5201);
     const startMs = [s.ms];
     await sleep(1000);
@@ -224,31 +215,40 @@ async function measure(c: Candidate, i: number): Promise<Result> {
       await sleep(200);
     }
     const n1 = rules(t);
-    log(`${c.name}: rules applied in ${s.ms.toFixed(0)} ms, ${n1} rules; traffic through it`);
-    const bps = [];
-    for (let k = 0; k < REPEAT; k++) bps.push(iperf(t, '10.77.1.1'));
+    log(`${c.name}: rules applied in ${s.ms.toFixed(0)} ms, ${n1} rules; throughput, direct and through it`);
+    const direct: Traffic = { bps: [], rttUs: [] };
+    const through: Traffic = { bps: [], rttUs: [] };
+    for (let k = 0; k < REPEAT; k++) {
+      direct.bps.push(iperf(t, '10.77.2.2', 5301));
+      through.bps.push(iperf(t, '10.77.1.1', 5201));
+    }
     const sigtermExit = await stop(s);
     // Restart in the same namespace (same environment): rules after the second run.
     const s2 = await start(c, t, 5201);
     startMs.push(s2.ms);
     const n2 = rules(t);
     await stop(s2);
-    // Latency through a candidate forwarding to the echo server (a fresh lb ns state: flush both backends first).
+    // Latency: a fresh lb ns state (both backends flushed), the candidate forwarding 5201 to the echo
+    // server's 5202; the direct path goes to 5202 itself (matches no rule).
     for (const r of ['iptables-nft', 'iptables-legacy']) {
       for (const table of ['nat', 'filter']) sh('ip', ['netns', 'exec', t.l, r, '-t', table, '-F'], true);
       for (const table of ['nat', 'filter']) sh('ip', ['netns', 'exec', t.l, r, '-t', table, '-X'], true);
     }
     const s3 = await start(c, t, 5202);
     startMs.push(s3.ms);
-    const rttUs: number[] = [];
-    for (let k = 0; k < REPEAT; k++) rttUs.push(...rr(t, '10.77.1.1', 5201));
+    log(`${c.name}: latency, direct and through it`);
+    for (let k = 0; k < REPEAT; k++) {
+      direct.rttUs.push(...rr(t, '10.77.2.2', 5202));
+      through.rttUs.push(...rr(t, '10.77.1.1', 5201));
+    }
     await stop(s3);
-    return { name: c.name, load, startMs, rules: n1, rulesAfterRestart: n2, rssBytes, processes, sigtermExit, direct, through: { bps, rttUs } };
+    return { name: c.name, load, startMs, rules: n1, rulesAfterRestart: n2, rssBytes, processes, sigtermExit, direct, through };
   } finally {
     for (const p of srv) p.kill('SIGKILL');
     teardown(t);
   }
 }
+
 mkdirSync(WORK, { recursive: true });
 const started = new Date().toISOString();
 const load0 = loadAverage();
@@ -299,7 +299,7 @@ const series: Series = {
   },
   repetitions: REPEAT,
   method: [
-    'Three network namespaces per candidate: client — lb (forwarding on, the candidate) — backend, joined by veth pairs. Environment as K3s sets it for one port: `SRC_PORT=5201 DEST_PROTO=TCP DEST_PORT=5201 DEST_IPS=10.77.2.2 SRC_RANGES=0.0.0.0/0`. The direct path is client → backend through the lb namespace before any rule exists (forwarded, no NAT); through the candidate is client → lb address, DNAT and MASQUERADE to the backend. Throughput: iperf3 ' + `${SECONDS} s per run; latency: 2,000 one-byte request/answer round trips on one TCP connection per run (bench/peers/tcp-rr.mjs, Node on both ends, so the absolute figure is mostly Node's; the ratio is what counts).`,
+    'Three network namespaces per candidate: client — lb (forwarding on, the candidate) — backend, joined by veth pairs. Environment as K3s sets it for one port: `SRC_PORT=5201 DEST_PROTO=TCP DEST_PORT=5201 DEST_IPS=10.77.2.2 SRC_RANGES=0.0.0.0/0`. The direct path is client → backend through the lb namespace on a port no rule matches (forwarded, conntrack on, no NAT); through the candidate is client → lb address, DNAT and MASQUERADE to the backend; direct and through runs alternate. Throughput: iperf3 ' + `${SECONDS} s per run; latency: 2,000 one-byte request/answer round trips on one TCP connection per run (bench/peers/tcp-rr.mjs, Node on both ends, so the absolute figure is mostly Node's; the ratio is what counts).`,
     "klipper-lb is upstream's `entry` script, unmodified, run with busybox sh (its image runs busybox ash) in a private mount namespace whose /usr/sbin is an overlay (the script relinks /usr/sbin/iptables*). On this kernel nf_tables is built in and /proc/modules is absent, so its `lsmod | grep nf_tables` test picks legacy (klipper-lb#80); legacy iptables works here, so its rules still forward. **start → rules**: spawn → the candidate is past its rules (lb-forwarder's `handoff` log event; the script's `set -x` trace reaching the `/pause` test after its last iptables call); three starts (first, restart, the latency run). **rules**: `-A` lines in iptables-nft-save + iptables-legacy-save of the lb namespace after the first run → after a restart in the same namespace. **RSS**: VmRSS of what stays running, sampled every 200 ms for the same seconds.",
   ],
   columns: ['candidate', 'steady RSS', 'start → rules applied', 'rules: first run → after restart', 'throughput: through / direct', 'latency median: through / direct (ratio direct/through)', 'latency p99: through / direct', 'exit on SIGTERM', 'load'],
@@ -308,10 +308,10 @@ const series: Series = {
   plots: [
     {
       file: 'lb-peers-throughput.svg',
-      title: 'DNAT throughput relative to the direct path (per run)',
-      x: { title: 'run' },
-      y: { title: 'through / direct (median direct)' },
-      points: results.flatMap((r) => r.through.bps.map((b, k) => ({ x: k + 1, y: Math.round((b / med(r.direct.bps)) * 1000) / 1000, series: r.name }))),
+      title: 'DNAT throughput relative to the direct path, run by run',
+      x: { title: 'run (a direct run, then a run through the candidate)' },
+      y: { title: 'through / direct' },
+      points: results.flatMap((r) => r.through.bps.map((b, k) => ({ x: k + 1, y: Math.round((b / r.direct.bps[k]!) * 1000) / 1000, series: r.name }))),
     },
   ],
 };

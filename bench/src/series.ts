@@ -49,6 +49,8 @@ export interface Series {
   /** Paragraphs after the table: goals met or not, caveats. */
   readonly findings: readonly string[];
   readonly plots: readonly Plot[];
+  /** The measurements the table was made from, for later analysis (not rendered). */
+  readonly raw?: unknown;
 }
 
 const NAME = /^[a-z0-9-]+$/;
