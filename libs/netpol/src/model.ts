@@ -394,13 +394,18 @@ export interface ModelCache {
 
 interface PodsMemo {
   readonly input: readonly Pod[];
+  /** `input` as a set (identity), to find what a later list added and removed. */
+  readonly inputSet: ReadonlySet<Pod>;
   readonly sorted: PodModel[];
-  /** pod key -> index in `sorted`. */
-  readonly pos: Map<string, number>;
   /** Pods whose normalization reported problems. */
   readonly withProblems: Map<string, Problem[]>;
   /** Actionable pods sharing an address with an earlier pod (DuplicateAddress warnings). */
   readonly duplicates: readonly Problem[];
+  /**
+   * `family address` -> how many actionable pods hold it. Owned by the newest memo: a patch updates
+   * it in place (the previous memo is dropped), after every check that could abandon the patch.
+   */
+  readonly owners: Map<string, number>;
 }
 
 export function newModelCache(): ModelCache {
@@ -417,35 +422,90 @@ function podHit(cache: ModelCache, p: Pod): { model: PodModel; problems: Problem
   return hit;
 }
 
+/** Index of the pod with `key` in a list sorted by key, or where it would be inserted (as ~index). */
+function findKey(sorted: readonly PodModel[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const k = sorted[mid]!.key;
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return ~lo;
+}
+
+function addressesOf(m: PodModel): string[] {
+  if (!m.actionable) return [];
+  const out: string[] = [];
+  for (const f of ['IPv4', 'IPv6'] as const) if (m.ips[f] !== undefined) out.push(`${f} ${m.ips[f]}`);
+  return out;
+}
+
+function ownersOf(sorted: readonly PodModel[]): Map<string, number> {
+  const owners = new Map<string, number>();
+  for (const m of sorted) for (const a of addressesOf(m)) owners.set(a, (owners.get(a) ?? 0) + 1);
+  return owners;
+}
+
 /**
- * The agent's common case: the same pod list with a few objects replaced by newer versions of the
- * same pods. Patches the previous sorted list in place of dedupe + sort; undefined when the change
- * is of another kind (pods added, removed, renamed, or many changed).
+ * The agent's common case: the previous pod list with a few pods added, removed or replaced by
+ * newer versions (an informer cache between two syncs). Patches the previous sorted list (binary
+ * search, no re-sort, no pass over every pod but the identity comparison) in place of dedupe +
+ * sort + the address scan; undefined when the change is of another kind: many pods changed, two
+ * objects for one pod, or an address that more than one pod holds before or after the change
+ * (which the full path reports as DuplicateAddress).
  */
 function patchPods(cache: ModelCache, input: readonly Pod[]): PodsMemo | undefined {
   const prev = cache.lastPods;
-  if (!prev || prev.input.length !== input.length) return undefined;
-  const changed: number[] = [];
-  for (let i = 0; i < input.length; i++) {
-    if (input[i] !== prev.input[i]) {
-      changed.push(i);
-      if (changed.length > 256) return undefined;
-    }
+  if (!prev) return undefined;
+  const inputSet = new Set(input);
+  if (inputSet.size !== input.length) return undefined; // one object listed twice
+  const gone: Pod[] = [];
+  for (const p of prev.input) if (!inputSet.has(p) && gone.push(p) > 256) return undefined;
+  const came: Pod[] = [];
+  for (const p of input) if (!prev.inputSet.has(p) && came.push(p) > 256) return undefined;
+  if (gone.length === 0 && came.length === 0) return { ...prev, input, inputSet };
+  const goneModels: PodModel[] = [];
+  for (const p of gone) {
+    const hit = cache.pods.get(p);
+    if (!hit) return undefined;
+    goneModels.push(hit.model);
   }
-  if (changed.length === 0) return { ...prev, input };
+  const goneKeys = new Set(goneModels.map((m) => m.key));
+  const cameHits = came.map((p) => podHit(cache, p));
+  const cameKeys = new Set<string>();
+  for (const { model } of cameHits) {
+    // Two objects for one pod (in this change, or next to one that stays): the full path dedupes.
+    if (cameKeys.has(model.key) || (!goneKeys.has(model.key) && findKey(prev.sorted, model.key) >= 0)) return undefined;
+    cameKeys.add(model.key);
+  }
+  const delta = new Map<string, number>();
+  for (const m of goneModels) for (const a of addressesOf(m)) delta.set(a, (delta.get(a) ?? 0) - 1);
+  for (const { model } of cameHits) for (const a of addressesOf(model)) delta.set(a, (delta.get(a) ?? 0) + 1);
+  for (const [a, d] of delta) {
+    const before = prev.owners.get(a) ?? 0;
+    if (before > 1 || before + d > 1) return undefined;
+  }
+  // Nothing below abandons the patch.
   const sorted = prev.sorted.slice();
   const withProblems = new Map(prev.withProblems);
-  for (const i of changed) {
-    const old = cache.pods.get(prev.input[i]!);
-    const hit = podHit(cache, input[i]!);
-    if (!old || old.model.key !== hit.model.key) return undefined;
-    // An address or actionability change can create or end an address conflict: full path.
-    if (old.model.actionable !== hit.model.actionable || old.model.ips.IPv4 !== hit.model.ips.IPv4 || old.model.ips.IPv6 !== hit.model.ips.IPv6) return undefined;
-    sorted[prev.pos.get(old.model.key)!] = hit.model;
-    if (hit.problems.length > 0) withProblems.set(hit.model.key, hit.problems);
-    else withProblems.delete(hit.model.key);
+  for (const m of goneModels) {
+    const i = findKey(sorted, m.key);
+    if (i >= 0) sorted.splice(i, 1);
+    withProblems.delete(m.key);
   }
-  return { input, sorted, pos: prev.pos, withProblems, duplicates: prev.duplicates };
+  for (const { model, problems } of cameHits) {
+    sorted.splice(~findKey(sorted, model.key), 0, model);
+    if (problems.length > 0) withProblems.set(model.key, problems);
+  }
+  for (const [a, d] of delta) {
+    const n = (prev.owners.get(a) ?? 0) + d;
+    if (n > 0) prev.owners.set(a, n);
+    else prev.owners.delete(a);
+  }
+  return { input, inputSet, sorted, withProblems, duplicates: prev.duplicates, owners: prev.owners };
 }
 
 /**
@@ -499,7 +559,8 @@ export function buildModel(snapshot: NetpolSnapshot, cache: ModelCache = newMode
     sorted.sort((a, b) => cmp(a.key, b.key));
     pushAll(problems, dedupProblems);
     // A list with duplicates is never patched (the winner could change).
-    memo = { input: dedupProblems.length > 0 ? [] : input, sorted, pos: new Map(sorted.map((m, i) => [m.key, i])), withProblems, duplicates: duplicateAddresses(sorted) };
+    const kept = dedupProblems.length > 0 ? [] : input;
+    memo = { input: kept, inputSet: new Set(kept), sorted, withProblems, duplicates: duplicateAddresses(sorted), owners: ownersOf(sorted) };
   }
   cache.lastPods = memo;
   const pods = memo.sorted;
