@@ -108,10 +108,9 @@ export default [
     rules: { 'no-restricted-imports': ['error', { patterns: testingOnly }] },
   },
   {
-    // Compatibility names only in libs/labels (libs/addon's HelmChart/Addon catalogues are the one
-    // remaining exception: constants.ts and helm.ts name them once, for libs/addon alone).
+    // Compatibility names only in libs/labels.
     files: productionFiles,
-    ignores: [...notProduction, 'libs/labels/**', 'libs/addon/src/constants.ts', 'libs/addon/src/helm.ts'],
+    ignores: [...notProduction, 'libs/labels/**'],
     rules: { 'no-restricted-syntax': ['error', ...compatNameBans] },
   },
   {

@@ -1,20 +1,7 @@
-// Every K3s-compatible name the add-on manager reads or writes (spec §2), in one place.
+// The add-on manager's names (spec §2). The K3s ones (AddonApi, Wrangler) live in libs/labels and
+// are re-exported here.
 
-/** The `k3s.cattle.io/v1` Addon type and the AddOn loop's strings (spec §2.1, §2.2). */
-export const AddonApi = Object.freeze({
-  group: 'k3s.cattle.io',
-  version: 'v1',
-  apiVersion: 'k3s.cattle.io/v1',
-  kind: 'Addon',
-  plural: 'addons',
-  /** K3s keeps every Addon in kube-system. */
-  namespace: 'kube-system',
-  /** `;`-joined GVKs in Go form, e.g. `/v1, Kind=ConfigMap;apps/v1, Kind=Deployment`. */
-  gvksAnnotation: 'addon.k3s.cattle.io/gvks',
-  /** K3s's Event source component of the AddOn loop. */
-  eventComponent: 'deploy',
-  skipSuffix: '.skip',
-});
+export { AddonApi, Wrangler } from '@portico/labels';
 
 /** Portico's own keys on Addons and applied objects. */
 export const PorticoAddon = Object.freeze({
@@ -28,18 +15,6 @@ export const PorticoAddon = Object.freeze({
   sourceMissingAnnotation: 'addon.portico.io/source-missing-since',
 });
 
-/** wrangler object-set markers (spec §2.3). */
-export const Wrangler = Object.freeze({
-  id: 'objectset.rio.cattle.io/id',
-  ownerGvk: 'objectset.rio.cattle.io/owner-gvk',
-  ownerName: 'objectset.rio.cattle.io/owner-name',
-  ownerNamespace: 'objectset.rio.cattle.io/owner-namespace',
-  applied: 'objectset.rio.cattle.io/applied',
-  hash: 'objectset.rio.cattle.io/hash',
-  prune: 'objectset.rio.cattle.io/prune',
-  /** `gvk.String()` of the Addon type, as wrangler writes it. */
-  addonOwnerGvk: 'k3s.cattle.io/v1, Kind=Addon',
-});
 
 /** kubectl ApplySet keys (KEP-3659), used for Portico's inventory (spec §8.2). */
 export const ApplySet = Object.freeze({

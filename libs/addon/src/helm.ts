@@ -3,28 +3,9 @@
 // arguments, which charts are handled, and whether a Job must run. Pure.
 
 import { createHash } from 'node:crypto';
+import { Helm } from '@portico/labels';
 
-export const Helm = Object.freeze({
-  group: 'helm.cattle.io',
-  version: 'v1',
-  apiVersion: 'helm.cattle.io/v1',
-  chartKind: 'HelmChart',
-  chartPlural: 'helmcharts',
-  configKind: 'HelmChartConfig',
-  configPlural: 'helmchartconfigs',
-  managedBy: 'helmcharts.cattle.io/managed-by',
-  unmanaged: 'helmcharts.helm.cattle.io/unmanaged',
-  chartUrl: 'helm.cattle.io/chart-url',
-  configHash: 'helmcharts.helm.cattle.io/configHash',
-  chartLabel: 'helmcharts.helm.cattle.io/chart',
-  finalizer: 'wrangler.cattle.io/on-helm-chart-remove',
-  valuesSecretType: 'helmcharts.helm.cattle.io/values',
-  releaseSecretType: 'helm.sh/release.v1',
-  /** Portico (spec B12): any change of this annotation's value re-runs the Job. */
-  redeployAnnotation: 'helmcharts.helm.cattle.io/redeploy',
-  defaultBackoffLimit: 1000,
-  stableRepoUrl: 'https://charts.helm.sh/stable/',
-});
+export { Helm };
 
 export const HelmReason = Object.freeze({
   applyJob: 'ApplyJob',

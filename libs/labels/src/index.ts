@@ -1,2 +1,3 @@
 export * from './names.ts';
 export * from './hash.ts';
+export * from './addon.ts';
