@@ -32,5 +32,5 @@ export async function assertHelpIsTrue(program: Program, opts: { readonly minDur
   const help = (await run(['run', '--help'])).out;
   const durations = help.split('\n').filter((l) => l.includes('<duration>'));
   assert.ok(durations.length >= opts.minDurations, help);
-  for (const l of durations) assert.match(l, /\(default \d+(ms|s|m|h)\)/, l);
+  for (const l of durations) assert.match(l, /\bdefault \d+(ms|s|m|h)\)/, l);
 }
