@@ -7,7 +7,7 @@
 #
 # Usage: bench/run.sh [NAME...]   names: forwarder-memory servicelb-reconcile servicelb-render servicelb-ingress
 #                                 servicelb-peers netpol netpol-peers lb-peers report
-#   servicelb-ingress and netpol-peers start the T2 control plane (e2e/t2/up) and leave it running
+#   servicelb-ingress, servicelb-peers and netpol-peers start the T2 control plane (e2e/t2/up) and leave it running
 #   (export T2_PORT_OFFSET when other checkouts on the machine run T2 too).
 #   netpol-peers builds kube-router v2.1.0 (tools/k8s/build-tools kube-router; a benchmark peer only,
 #   run in throwaway network namespaces). NETPOL_PEERS_ARGS adds flags (bench/peers/netpol.ts), e.g.
@@ -53,7 +53,11 @@ run_one() {
         echo "github.com/k3s-io/klipper-lb entry at $(git -C "$src" rev-parse --short HEAD) ($(git -C "$src" log -1 --format=%cs))" >"$entry.source"
       fi
       node --import tsx bench/peers/lb.ts --klipper-entry "$entry" ${LB_PEERS_ARGS:-} ;;
-    servicelb-peers) node --import tsx bench/peers/servicelb.ts ${SERVICELB_PEERS_ARGS:-} ;;
+    servicelb-peers)
+      local kubeconfig
+      kubeconfig=$(e2e/t2/up | tail -n 1) || return 1
+      # shellcheck disable=SC2086
+      KUBECONFIG=$kubeconfig node --import tsx bench/peers/servicelb.ts --ingress-nodes 3,10,30 ${SERVICELB_PEERS_ARGS:-} ;;
     report) node --import tsx bench/report.ts ;;
     *) echo "bench/run.sh: unknown benchmark '$1' (known: ${all[*]})" >&2; return 2 ;;
   esac
