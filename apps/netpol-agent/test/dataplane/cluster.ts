@@ -85,28 +85,46 @@ export async function bundleAgent(): Promise<string> {
   return outfile;
 }
 
-/** Runs the bundled agent with `args` inside network namespace `netns`; `env` adds to this process's. */
-export function runAgent(netns: string, bundle: string, args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, bundle, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => {
+/** A started agent process: `pid` (with `detached`, also its process group) and its outcome. */
+export interface AgentProcess {
+  readonly pid: number;
+  readonly done: Promise<ApplyOutcome & { readonly signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts the bundled agent with `args` inside network namespace `netns` (`ip netns exec` execs it,
+ * so `pid` is the agent itself); `env` adds to this process's. `detached` makes it the leader of a
+ * process group of its own (with the tools it runs), so a test can kill the agent alone or the group.
+ */
+export function startAgent(netns: string, bundle: string, args: readonly string[], env: Record<string, string> = {}, detached = false): AgentProcess {
+  const child = spawn('ip', ['netns', 'exec', netns, NODE_BIN, bundle, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<ApplyOutcome & { readonly signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
       let summary: ApplyOutcome['summary'];
       try {
         summary = JSON.parse(stdout.trim().split('\n').pop() ?? '');
       } catch {
         summary = undefined;
       }
-      resolve({ code: code ?? 1, stdout, stderr, summary });
+      resolve({ code: code ?? 1, signal, stdout, stderr, summary });
     });
   });
+  return { pid: child.pid!, done };
+}
+
+/** Runs the bundled agent with `args` inside network namespace `netns`; `env` adds to this process's. */
+export async function runAgent(netns: string, bundle: string, args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
+  const { code, stdout, stderr, summary } = await startAgent(netns, bundle, args, env).done;
+  return { code, stdout, stderr, summary };
 }
 
 export class Cluster {
@@ -155,6 +173,11 @@ export class Cluster {
   /** Runs `netpol-agent <args>` inside a node namespace. */
   agent(node: 'n1' | 'n2', args: readonly string[], env: Record<string, string> = {}): Promise<ApplyOutcome> {
     return runAgent(this.topo.nodes[node]!.netns, this.#bundle, args, env);
+  }
+
+  /** Starts `netpol-agent <args>` inside a node namespace in a process group of its own (see startAgent). */
+  startAgent(node: 'n1' | 'n2', args: readonly string[], env: Record<string, string> = {}): AgentProcess {
+    return startAgent(this.topo.nodes[node]!.netns, this.#bundle, args, env, true);
   }
 
   /** `apply` of `policies` on both nodes (each node programs its own pods). */

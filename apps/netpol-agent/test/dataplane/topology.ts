@@ -78,7 +78,7 @@ export function checkPrerequisites(commands: readonly string[]): void {
 export function sh(netns: string | undefined, cmd: string, args: readonly string[], input?: string): string {
   const full = netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
   try {
-    return execFileSync(full[0] as string, full[1] as string[], { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
+    return execFileSync(full[0] as string, full[1] as string[], { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 << 20 });
   } catch (e) {
     const err = e as { stderr?: string; status?: number };
     throw new Error(`${netns ? `[${netns}] ` : ''}${cmd} ${args.join(' ')} failed (${err.status}): ${err.stderr ?? e}`);

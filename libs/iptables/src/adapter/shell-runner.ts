@@ -12,9 +12,9 @@ import type { CommandResult, Runner, RunOptions } from '../runner.ts';
  * that size process start-up was the largest part of a pod change. A shell started while the agent is
  * small forks cheaply however large the agent grows.
  *
- * How: each command is written to the shell's stdin as `cmd 'arg'... 2>&1 <<'DELIM'`, with the input
+ * How: each command is written to the shell's stdin as `{ cmd 'arg'... 2>&1 <<'DELIM'`, with the input
  * as a quoted here-document (no expansion) ended by a random delimiter, followed by a marker line
- * carrying the exit status. Commands run one at a time. The tool's stdout and stderr arrive merged
+ * carrying the exit status and `}` ({@link shellScript}: a script cut short runs nothing). Commands run one at a time. The tool's stdout and stderr arrive merged
  * and are returned as `stderr`: restore commands print nothing on success and their error on failure
  * ("Error in line N" parsing keeps working); commands whose stdout matters (saves, listings) must go
  * through the ordinary runner. Inputs larger than `maxInputBytes` (a full sync of a large cluster)
@@ -107,10 +107,8 @@ export class ShellRunner implements Runner {
       return this.#fallback.run(cmd, args, { input });
     }
     const token = randomBytes(12).toString('hex');
-    const delim = `PORTICO-EOF-${token}`;
     const marker = MARK + token;
-    const body = input === '' || input.endsWith('\n') ? input : input + '\n';
-    const script = `${[cmd, ...args].map(shellQuote).join(' ')} 2>&1 <<'${delim}'\n${body}${delim}\nprintf '\\n%s %d\\n' '${marker}' "$?"\n`;
+    const script = shellScript(cmd, args, input, token);
     this.viaShell++;
     return new Promise<CommandResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -169,6 +167,20 @@ export class ShellRunner implements Runner {
     this.#sh?.unref();
     for (const s of [this.#sh?.stdout, this.#sh?.stderr, this.#sh?.stdin]) (s as unknown as { unref?: () => void } | undefined)?.unref?.();
   }
+}
+
+/**
+ * The script that runs one command: `{ cmd 'arg'... 2>&1 <<'DELIM' ... DELIM; printf marker; }`. The
+ * braces matter: the shell runs a compound command only once it has read all of it, so when the
+ * agent dies (SIGKILL) while writing the script, the shell meets the end of its input inside the
+ * braces, reports a syntax error and runs nothing. Without them, dash runs the command with the
+ * here-document cut where the input ended, and an `ipset restore` applies a last line cut in the
+ * middle (`add SET 10.42.0.25` cut to `add SET 10.42.0.2` adds an address nobody asked for).
+ */
+export function shellScript(cmd: string, args: readonly string[], input: string, token: string): string {
+  const delim = `PORTICO-EOF-${token}`;
+  const body = input === '' || input.endsWith('\n') ? input : input + '\n';
+  return `{\n${[cmd, ...args].map(shellQuote).join(' ')} 2>&1 <<'${delim}'\n${body}${delim}\nprintf '\\n%s %d\\n' '${MARK}${token}' "$?"\n}\n`;
 }
 
 /** Single-quotes an argument for sh (`'` becomes `'\''`). */

@@ -2,16 +2,20 @@
  * The ShellRunner (libs/iptables src/adapter/shell-runner.ts) against a real /bin/sh: exit codes, merged output,
  * here-document input taken literally (quotes, `$`, backticks, backslashes, a line that looks like an
  * end marker), a command that outlives its timeout, a missing command, the fallback for large inputs,
- * and that an idle shell never keeps the process alive. The netpol-agent data-plane test exercises it
+ * that an idle shell never keeps the process alive, and that a script cut short (the agent killed
+ * while writing it) runs nothing. The netpol-agent data-plane test exercises it
  * with the real restore tools (its `apply` and `cleanup` write through it).
  */
 import { describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecordingRunner } from '../../src/testing/index.ts';
 import { nodeRunner } from '../../src/adapter/runner-node.ts';
-import { ShellRunner } from '../../src/adapter/shell-runner.ts';
+import { ShellRunner, shellScript } from '../../src/adapter/shell-runner.ts';
 
 describe('ShellRunner', () => {
   const need = spawnSync('/bin/sh', ['-c', 'command -v wc cat sleep printf'], { encoding: 'utf8' });
@@ -94,5 +98,30 @@ process.stdout.write(r.stderr);`;
     assert.equal(r.signal, null, `the process did not exit by itself: ${r.stderr}`);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '4\n');
+  });
+
+  it('a script cut anywhere before its end runs nothing (the agent killed with SIGKILL while writing it)', () => {
+    // Without the braces of shellScript, dash runs the command on the here-document as far as it
+    // got: an `ipset restore` would apply a last line cut in the middle (10.42.0.25 -> 10.42.0.2).
+    const dir = mkdtempSync(join(tmpdir(), 'shell-cut-'));
+    try {
+      const out = join(dir, 'got');
+      const input = 'add KUBE-SRC-X 10.42.0.25\nadd KUBE-SRC-X 10.42.0.26\n';
+      const script = shellScript('tee', [out], input, 'f00d');
+      const end = script.lastIndexOf('}');
+      let ran = 0;
+      for (let cut = 0; cut <= script.length; cut++) {
+        rmSync(out, { force: true });
+        spawnSync('/bin/sh', ['-s'], { input: script.slice(0, cut), encoding: 'utf8' });
+        if (cut <= end) assert.ok(!existsSync(out), `the script cut at byte ${cut} of ${script.length} ran: ${JSON.stringify(script.slice(0, cut))}`);
+        else {
+          assert.equal(readFileSync(out, 'utf8'), input, `the whole script (cut at ${cut}) gives the command its whole input`);
+          ran++;
+        }
+      }
+      assert.equal(ran, script.length - end);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
