@@ -107,6 +107,44 @@ describe('EventRecorder', () => {
     assert.equal(fake.events('web').length, 1);
   });
 
+  it('retries a write the API server could not take (503, as while it restarts), with the original timestamp; gives up after maxTries', async () => {
+    const outcomes: string[] = [];
+    const { fake, clock, rec, logger } = setup({ metrics: { event: (i) => outcomes.push(i.outcome) } });
+    fake.failNext({ method: 'POST', status: 503, times: 2 });
+    rec.event(svc, 'Warning', 'InvalidAnnotation', 'bad tolerations');
+    await rec.flush();
+    assert.equal(fake.events('web').length, 0);
+    clock.advance(999);
+    await rec.flush();
+    assert.equal(fake.events('web').length, 0, 'not before 1 s');
+    clock.advance(1);
+    await rec.flush();
+    assert.equal(fake.events('web').length, 0, 'the second try failed too');
+    clock.advance(2000);
+    await rec.flush();
+    const [ev] = fake.events('web') as CoreEvent[];
+    assert.equal(ev?.reason, 'InvalidAnnotation');
+    assert.equal(ev?.firstTimestamp, '2026-03-03T04:05:06Z', 'the time it happened, not the time it was written');
+    assert.deepEqual(outcomes, ['created']);
+    assert.deepEqual(logger.records.map((r) => [(r.obj as { event: string }).event, (r.obj as { attempt?: number }).attempt, (r.obj as { inMs?: number }).inMs]), [
+      ['eventWriteRetry', 1, 1000],
+      ['eventWriteRetry', 2, 2000],
+    ]);
+
+    // An API server that stays away: maxTries, then one warning.
+    const stuck = setup({ maxTries: 3, metrics: { event: (i) => outcomes.push(i.outcome) } });
+    stuck.fake.failNext({ method: 'POST', status: 504, times: 10 });
+    stuck.rec.event(svc, 'Warning', 'R', 'lost');
+    for (let i = 0; i < 5; i++) {
+      await stuck.rec.flush();
+      stuck.clock.advance(10_000);
+    }
+    await stuck.rec.flush();
+    assert.equal(stuck.fake.events('web').length, 0);
+    assert.deepEqual(stuck.logger.records.map((r) => (r.obj as { event: string }).event), ['eventWriteRetry', 'eventWriteRetry', 'eventWriteFailed']);
+    assert.deepEqual(outcomes, ['created', 'failed']);
+  });
+
   it('drops an Event refused because its namespace is being deleted, at debug level (no warning)', async () => {
     const outcomes: string[] = [];
     const { fake, rec, logger } = setup({ metrics: { event: (i) => outcomes.push(i.outcome) } });

@@ -7,6 +7,13 @@
 //    client-go's defaults); events over the budget are dropped and logged at debug level.
 //  - Never throws into the caller: `event()` is synchronous and fire-and-forget; writes run in
 //    order in the background and failures are logged. `flush()` waits for pending writes.
+//  - Retries (as client-go's recorder does, up to 12 tries): a write that failed because the API
+//    server was out of reach (refused, reset, timed out, 429, 503, 504: a restart, an overload) is
+//    tried again later, 1 s after the first failure, doubling to 10 s between tries, with its
+//    original timestamp; other refusals are final. Without this an Event written while the API
+//    server restarts was lost for good, as the condition it goes with was already written (the T2
+//    API-server restart campaign found it). A retry waits on a timer, not in the write queue, so
+//    `flush()` (shutdown) does not wait for it.
 //
 // core/v1 is used (not events.k8s.io/v1) because `kubectl describe` and `kubectl get events` show
 // it everywhere, and K3s's ServiceLB reasons are emitted the same way.
@@ -14,7 +21,7 @@
 import type { KubeClient } from './client.ts';
 import { type Clock } from '@portico/runner';
 import { realClock } from '@portico/runner/adapter';
-import { isNamespaceTerminating, isNotFound } from './errors.ts';
+import { isNamespaceTerminating, isNotFound, KubeApiError, KubeTimeoutError, KubeTransportError } from './errors.ts';
 import { type KubeLogger, silentLogger } from './logger.ts';
 import { Resources } from './resources.ts';
 import type { KubeObject } from './types.ts';
@@ -61,6 +68,10 @@ export interface EventRecorderOptions {
   readonly instance?: string;
   /** Aggregation LRU size. @default 4096 */
   readonly cacheSize?: number;
+  /** Tries per Event when the API server is out of reach. @default 12 (client-go's) */
+  readonly maxTries?: number;
+  /** Wait before the first retry; doubles, up to 10 times this. @default 1000 */
+  readonly retryBaseMs?: number;
   /** Spam filter burst per object. @default 25 */
   readonly spamBurst?: number;
   /** Spam filter refill: one token per this many ms. @default 300000 */
@@ -80,6 +91,11 @@ interface Aggregate {
 /** Kubernetes `metav1.Time`: RFC 3339 with whole seconds. */
 function kubeTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The API server was out of reach or overloaded: worth trying again. */
+function retryable(err: unknown): boolean {
+  return err instanceof KubeTransportError || err instanceof KubeTimeoutError || (err instanceof KubeApiError && [429, 503, 504].includes(err.status));
 }
 
 /** Turns an object or an explicit reference into an ObjectReference. */
@@ -149,7 +165,7 @@ export class EventRecorder {
     return true;
   }
 
-  async #write(key: string, ref: InvolvedObject, type: EventType, reason: string, message: string, now: number): Promise<void> {
+  async #write(key: string, ref: InvolvedObject, type: EventType, reason: string, message: string, now: number, attempt = 1): Promise<void> {
     const { client, component, host } = this.#o;
     const ts = kubeTime(now);
     const agg = this.#aggregates.get(key);
@@ -194,8 +210,19 @@ export class EventRecorder {
         this.#log.debug({ event: 'eventDropped', why: 'namespaceTerminating', reason, obj: { kind: ref.kind, ns: ref.namespace, name: ref.name } }, 'event dropped: its namespace is being deleted');
         return;
       }
+      const obj = { kind: ref.kind, ns: ref.namespace, name: ref.name };
+      if (retryable(err) && attempt < (this.#o.maxTries ?? 12)) {
+        const base = this.#o.retryBaseMs ?? 1000;
+        const inMs = Math.min(base * 10, base * 2 ** (attempt - 1));
+        this.#log.info({ event: 'eventWriteRetry', reason, obj, attempt, inMs, err }, 'writing an Event failed; will retry');
+        const timer = this.#clock.setTimeout(() => {
+          this.#chain = this.#chain.then(() => this.#write(key, ref, type, reason, message, now, attempt + 1));
+        }, inMs);
+        (timer as { unref?: () => void }).unref?.();
+        return;
+      }
       this.#o.metrics?.event?.({ reason, outcome: 'failed' });
-      this.#log.warn({ event: 'eventWriteFailed', reason, obj: { kind: ref.kind, ns: ref.namespace, name: ref.name }, err }, 'writing an Event failed');
+      this.#log.warn({ event: 'eventWriteFailed', reason, obj, attempts: attempt, err }, 'writing an Event failed');
     }
   }
 

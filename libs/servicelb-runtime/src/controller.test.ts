@@ -254,6 +254,28 @@ describe('ServiceLBController: problems are reported, last good state kept', () 
     await eventually(() => assert.ok(getDs(h)!.spec?.template?.spec?.tolerations?.some((t) => t.key === 'dedicated')), 'the new toleration');
   });
 
+  it('writes the Event of a new condition before the condition, so a leader killed in between cannot lose it', async () => {
+    const h = track(harness());
+    const svc = service('app', 'web') as KubeObject;
+    h.fake.put(node('n1', { internal: ['10.0.0.1'] }), { ...svc, metadata: { ...svc.metadata, annotations: { [names.tolerationsAnnotation]: '[{"key": "", "operator": "Equal", "value": "x"}]' } } });
+    // The condition as the API server had it when the Event was handed over, and when it was flushed.
+    const order: string[] = [];
+    const event = h.events.event.bind(h.events);
+    const flush = h.events.flush.bind(h.events);
+    h.events.event = (obj, type, reason, message) => {
+      order.push(`${reason} (condition ${conditionOf(h)?.reason ?? 'none'})`);
+      event(obj, type, reason, message);
+    };
+    h.events.flush = () => {
+      order.push(`flush (condition ${conditionOf(h)?.reason ?? 'none'})`);
+      return flush();
+    };
+    await h.start();
+    await eventually(() => assert.equal(conditionOf(h)?.reason, 'InvalidAnnotation'), 'the InvalidAnnotation condition');
+    await settled(h);
+    assert.deepEqual(order.slice(0, 2), ['InvalidAnnotation (condition none)', 'flush (condition none)']);
+  });
+
   it('a Service that fails validation gets a Warning InvalidService Event and one log line; its DaemonSet keeps its last good state', async () => {
     const lines: string[] = [];
     const log = createLogger({ app: 'test', level: 'warn', destination: { write: (l: string) => void lines.push(l) } as never });

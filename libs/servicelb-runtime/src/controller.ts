@@ -525,6 +525,20 @@ export class ServiceLBController {
     }
     this.#logInvalid(key, outcome, log);
 
+    const involved = svc
+      ? (svc as KubeObject)
+      : { apiVersion: 'v1', kind: 'Service', namespace: outcome.namespace, name: outcome.name };
+    const emit = (e: ServiceEvent): void => this.#o.events.event(involved, e.type, e.reason, e.message);
+    // The Events that go with a new condition (InvalidAnnotation, InvalidService, NoEligibleNodes)
+    // are written before the condition: the core emits them only when the condition changes, so a
+    // leader killed between the status write and the Event write left the Event lost for good (the
+    // T2 leader-kill campaign found it). Written first, a kill in between repeats it at worst.
+    const first = current && outcome.status.action === 'patch' ? outcome.events.filter((e) => e.when === 'now') : [];
+    if (first.length > 0) {
+      for (const e of first) emit(e);
+      await this.#o.events.flush();
+    }
+
     // 5: status.
     let patched = false;
     if (current && outcome.status.action === 'patch') {
@@ -544,14 +558,10 @@ export class ServiceLBController {
     }
 
     // 7: events.
-    const involved = svc
-      ? (svc as KubeObject)
-      : { apiVersion: 'v1', kind: 'Service', namespace: outcome.namespace, name: outcome.name };
-    const emit = (e: ServiceEvent): void => this.#o.events.event(involved, e.type, e.reason, e.message);
     const deletions = new Map([...deleted].map((n) => [deletedDaemonSetEvent(lbNamespace, n).message, deletedDaemonSetEvent(lbNamespace, n)]));
     for (const e of outcome.events) {
       const due =
-        e.when === 'now' ||
+        (e.when === 'now' && !first.includes(e)) ||
         (e.when === 'afterApply' && applied) ||
         (e.when === 'afterStatusPatch' && patched) ||
         (e.when === 'afterDelete' && deletions.delete(e.message));

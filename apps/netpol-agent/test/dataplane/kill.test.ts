@@ -36,9 +36,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { evaluate, Rng, type NetpolSnapshot, type NetworkPolicy, type Pod } from '@portico/netpol';
+import { evaluate, type NetpolSnapshot, type NetworkPolicy, type Pod } from '@portico/netpol';
+import { Rng } from '@portico/netpol/testing';
 import { killWrapperScript } from '@portico/testing';
-import { node as nodeObj, pod } from '../../src/test-fixtures.ts';
+import { node as nodeObj, pod } from '../../src/testing/fixtures.ts';
 import { Cluster, NODE_TCP, POD_TCP, POD_UDP } from './cluster.ts';
 import { generatedBatch } from './scenarios.ts';
 import { checkPrerequisites, sh, type ProbeSpec } from './topology.ts';
