@@ -9,3 +9,15 @@ export function positiveIntArg(name: string, fallback: number, argv: readonly st
   }
   return v;
 }
+
+/**
+ * `--name VALUE` from argv, else `fallback`. A flag given without a value (last, or followed by
+ * another flag) calls `usage`, the script's own exit-2 message.
+ */
+export function stringArg(name: string, fallback: string, usage: (msg: string) => never, argv: readonly string[] = process.argv): string {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) usage(`--${name}: missing value`);
+  return v;
+}

@@ -30,14 +30,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { treeUsage } from '../src/proc.ts';
 import { loadAverage, machine, type Series } from '../src/series.ts';
 import { fmtBytes, summarize } from '../src/stats.ts';
+import { stringArg } from '../args.ts';
 
-function flag(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) usage(`--${name}: missing value`);
-  return v!;
-}
+const flag = (name: string, def: string): string => stringArg(name, def, usage);
 function usage(msg: string): never {
   process.stderr.write(`bench/peers/lb.ts: ${msg}\nusage: node --import tsx bench/peers/lb.ts --klipper-entry FILE [--repeat N] [--seconds S] [--out FILE]\n`);
   process.exit(2);

@@ -45,15 +45,10 @@ import { parseExecLog, window, type ExecLog } from '../src/execlog.ts';
 import { ownCpuMs, treeUsage, type TreeUsage } from '../src/proc.ts';
 import { loadAverage, machine, type Plot, type Series } from '../src/series.ts';
 import { fmtBytes, fmtMs, summarize } from '../src/stats.ts';
+import { stringArg } from '../args.ts';
 
 // ------------------------------------------------------------------------------------------ flags
-function flag(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) usage(`--${name}: missing value`);
-  return v!;
-}
+const flag = (name: string, def: string): string => stringArg(name, def, usage);
 function usage(msg: string): never {
   process.stderr.write(`bench/peers/netpol.ts: ${msg}\nusage: node --import tsx bench/peers/netpol.ts --kube-router BIN [--points 100x10,1000x100] [--repeat N(even)] [--resync SECONDS] [--agents kube-router,netpol-agent] [--out FILE]\n`);
   process.exit(2);

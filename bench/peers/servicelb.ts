@@ -17,14 +17,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadAverage, machine, type Series } from '../src/series.ts';
 import { fmtBytes, fmtMs, summarize } from '../src/stats.ts';
+import { stringArg } from '../args.ts';
 
-function flag(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) usage(`--${name}: missing value`);
-  return v!;
-}
+const flag = (name: string, def: string): string => stringArg(name, def, usage);
 function usage(msg: string): never {
   process.stderr.write(`bench/peers/servicelb.ts: ${msg}\nusage: node --import tsx bench/peers/servicelb.ts [--sizes 1000x100,10000x1000] [--runs N] [--out FILE]\n`);
   process.exit(2);
